@@ -1,0 +1,97 @@
+"""``sgenet train`` (SGENet / TSRN on LR-HR pairs) and ``sgenet train-recognizer`` (textrec / CRNN).
+
+Examples::
+
+    sgenet train-recognizer --config configs/textrec.yaml --data synth: --out runs/textrec
+    sgenet train --config configs/sgenet.yaml --data train.lmdb --val val.lmdb --out runs/sgenet \\
+        optim.lr=5e-4 data.batch_size=64
+    torchrun --nproc_per_node=2 $(which sgenet) train --config configs/sgenet.yaml ...
+
+Trailing ``KEY=VALUE`` arguments override config values (``section.field=value``).
+A RUN_DIR that already holds a checkpoint is resumed automatically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+COMMANDS = {
+    "train": ("sr", "sgenet", "train a super-resolution model (sgenet, tsrn) on LR/HR pairs"),
+    "train-recognizer": ("recognizer", "textrec",
+                         "train a CTC recognizer (textrec guidance or crnn evaluator) on text crops"),
+}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML config (see configs/); defaults otherwise")
+    parser.add_argument("--data", action="append", metavar="PATH",
+                        help="training source, repeatable and mixable: LMDB folder, image folder with "
+                             "labels.tsv, or synth:[N] (on-the-fly renderer); replaces data.train")
+    parser.add_argument("--val", metavar="PATH", help="validation set (selects best.pt); sets data.val")
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<config name>)")
+    parser.add_argument("--max-steps", type=int, help="total optimiser steps; sets run.max_steps")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the latest checkpoint in --out (automatic when one exists)")
+    parser.add_argument("--accum-steps", type=int, default=1,
+                        help="split each global batch into K strided micro-batches (same update as K "
+                             "DDP ranks; also saves memory)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                        help="config overrides, e.g. optim.lr=5e-4 data.batch_size=64")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    for name, (task, model, help_text) in COMMANDS.items():
+        parser = subparsers.add_parser(name, help=help_text, description=help_text,
+                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        _add_common(parser)
+        parser.set_defaults(func=run, task=task, default_model=model)
+
+
+def resolve_config(args: argparse.Namespace):
+    """The validated config of this invocation (file, then flags, then KEY=VALUE overrides)."""
+    from sgenet.train.config import load_config
+
+    overrides = list(args.overrides or [])
+    flags = []
+    if args.data:
+        flags.append("data.train=[" + ", ".join(_quote(d) for d in args.data) + "]")
+    if args.val:
+        flags.append(f"data.val={args.val}")
+    if args.max_steps is not None:
+        flags.append(f"run.max_steps={args.max_steps}")
+    defaults = {"task": args.task, "model": {"name": args.default_model}}
+    cfg = load_config(args.config, flags + overrides, defaults=defaults)
+    if cfg.task != args.task:
+        other = "train-recognizer" if cfg.task == "recognizer" else "train"
+        raise ValueError(f"config {args.config} is a '{cfg.task}' config: run it with `sgenet {other}`")
+    return cfg
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run(args: argparse.Namespace) -> int:
+    from sgenet.train.trainer import TrainingDiverged
+
+    cfg = resolve_config(args)
+    out = args.out or Path("runs") / (args.config.stem if args.config else cfg.model.name)
+    if args.accum_steps < 1:
+        raise ValueError("--accum-steps must be >= 1")
+    if args.task == "recognizer":
+        from sgenet.train.recognizer_trainer import RecognizerTrainer as TrainerClass
+    else:
+        from sgenet.train.sr_trainer import SRTrainer as TrainerClass
+    trainer = TrainerClass(cfg, out, resume=args.resume, accum_steps=args.accum_steps)
+    try:
+        trainer.fit()
+    except TrainingDiverged as exc:
+        print(f"sgenet {args.command}: stopped: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        from sgenet import distributed
+
+        distributed.shutdown()
+    return 0

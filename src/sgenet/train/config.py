@@ -1,0 +1,272 @@
+"""Typed training configuration: dataclasses loaded from YAML, with dotted command-line overrides.
+
+A config file is a nested mapping whose sections mirror :class:`Config` (``model``, ``data``,
+``optim``, ``loss``, ``run``). A file may name a ``base`` file (relative to itself) whose values it
+overrides. Overrides on the command line look like ``optim.lr=5e-4 data.batch_size=64``; values are
+parsed by the field's type, and an unknown key is an error that lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    name: str = "sgenet"  # registry name: sgenet | tsrn | textrec | crnn
+    kwargs: dict[str, Any] = field(default_factory=dict)  # factory overrides for create_model
+    init_recognizer: str = ""  # safetensors of a trained textrec loaded into model.recognizer
+    init_weights: str = ""  # safetensors of the whole model to start from (fine-tuning)
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=list)  # LMDB dirs, image folders, "synth:" (mixable)
+    val: str = ""  # validation set (never a test set: "best" is chosen on it)
+    batch_size: int = 48  # global batch (split over ranks under DDP)
+    num_workers: int = 0  # DataLoader workers per rank (they compete with compute for the cores)
+    synth_size: int = 100_000  # virtual length of one pass over the on-the-fly synthetic stream
+    synth: dict[str, Any] = field(default_factory=dict)  # extra options for the synthetic renderer
+    val_max: int = 0  # cap on validation samples (0 = all)
+    hr_fraction: float = 0.5  # recognizer training: share of HR crops (rest: bicubic-upsampled LR)
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    recognizer_lr: float = 1e-4  # guidance recognizer inside SGENet (fine-tuned, not frozen)
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    clip_grad: float = 0.25  # max gradient norm (0 = off)
+    schedule: str = "cosine"  # cosine | step | constant
+    warmup_steps: int = 0
+    step_size: int = 10_000  # step schedule: decay every step_size steps
+    gamma: float = 0.5  # step schedule: decay factor
+    min_lr_ratio: float = 0.01  # cosine floor, as a fraction of the base lr
+
+
+@dataclass
+class LossConfig:
+    pixel: float = 1.0  # MSE over all channels
+    gradient: float = 0.0  # gradient-prior loss (L1 between gradient-magnitude maps)
+    ctc: float = 0.01  # CTC of the guidance recognizer's logits vs the label
+    perception: float = 0.0  # text-perception loss through a frozen project recognizer
+    perception_recognizer: str = ""  # its safetensors (trained textrec/crnn), required if perception > 0
+    perception_kind: str = "kl"  # kl | l1 (between log-probabilities on SR and HR)
+    scale: float = 100.0  # overall multiplier (the official code trains on 100 x loss)
+
+
+@dataclass
+class RunConfig:
+    max_steps: int = 20_000
+    seed: int = 1234
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "bf16"  # fp32 | bf16 | fp16 (fp16 only on CUDA, with a GradScaler)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the model
+    threads: int = 0  # torch intra-op threads (0 = leave torch's default)
+    log_every: int = 20
+    val_every: int = 1000
+    ckpt_every: int = 500
+    sample_every: int = 1000  # LR | SR | HR grids in RUN_DIR/samples (0 = off)
+    keep_last: int = 3  # checkpoints kept besides best.pt
+    max_bad_steps: int = 20  # stop after this many consecutive non-finite losses
+    val_reader: str = ""  # frozen project recognizer (safetensors) reading SR in validation (sgenet train)
+    tensorboard: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    task: str = "sr"  # sr (sgenet train) | recognizer (sgenet train-recognizer)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    def validate(self) -> Config:
+        """Check values that types alone do not constrain; returns self."""
+        choices = {
+            "task": (self.task, ("sr", "recognizer")),
+            "optim.schedule": (self.optim.schedule, ("cosine", "step", "constant")),
+            "loss.perception_kind": (self.loss.perception_kind, ("kl", "l1")),
+            "run.precision": (self.run.precision, ("fp32", "bf16", "fp16")),
+            "run.device": (self.run.device, ("auto", "cpu", "cuda")),
+        }
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f"config {key}={value!r}: expected one of {', '.join(allowed)}")
+        positive = {"data.batch_size": self.data.batch_size, "run.max_steps": self.run.max_steps,
+                    "run.max_bad_steps": self.run.max_bad_steps, "run.keep_last": self.run.keep_last}
+        for key, value in positive.items():
+            if value < 1:
+                raise ValueError(f"config {key}={value}: must be >= 1")
+        if not 0.0 <= self.data.hr_fraction <= 1.0:
+            raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
+        if self.loss.perception > 0 and not self.loss.perception_recognizer:
+            raise ValueError("config loss.perception > 0 needs loss.perception_recognizer "
+                             "(safetensors of a trained textrec or crnn)")
+        return self
+
+
+def _plain(value: Any) -> Any:
+    """Tuples -> lists so the dict dumps as plain YAML."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Coerce a YAML/CLI value to the annotated type ``tp``, or raise a ValueError naming ``key``."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ValueError(f"config {key}: expected a mapping, got {value!r}")
+        return _build(tp, value, prefix=f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        return value
+    try:
+        if tp is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if not isinstance(value, (bool, int)):
+                raise ValueError
+            return bool(value)
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            return "" if value is None else str(value)
+        if origin is list:
+            (item_tp,) = typing.get_args(tp)
+            if isinstance(value, str):
+                value = yaml.safe_load(value) if value.startswith("[") else ([value] if value else [])
+            if not isinstance(value, (list, tuple)):
+                raise ValueError
+            return [_convert(v, item_tp, key) for v in value]
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if isinstance(value, str):
+                value = yaml.safe_load(value)
+            if len(value) != len(args):
+                raise ValueError
+            return tuple(_convert(v, a, key) for v, a in zip(value, args))
+        if origin is dict:
+            if isinstance(value, str):
+                value = yaml.safe_load(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            return dict(value)
+    except (TypeError, ValueError, yaml.YAMLError):
+        pass
+    else:
+        return value
+    raise ValueError(f"config {key}: cannot read {value!r} as {getattr(tp, '__name__', tp)}")
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    hints = _hints(cls)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ValueError(f"unknown config key {prefix}{unknown[0]!s}; valid keys under "
+                         f"{prefix.rstrip('.') or 'the top level'}: {', '.join(sorted(hints))}")
+    kwargs = {k: _convert(v, hints[k], prefix + k) for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "kwargs":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    if path in seen:
+        raise ValueError(f"config {path}: 'base' files form a cycle")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config {path}: expected a mapping at the top level")
+    base = data.pop("base", None)
+    if base:
+        data = _deep_merge(_read_yaml(path.parent / base, (*seen, path)), data)
+    return data
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` strings to a nested mapping (type checking happens in :func:`build_config`)."""
+    out = _deep_merge({}, values)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. optim.lr=5e-4")
+        key, raw = item.split("=", 1)
+        parts = key.strip().split(".")
+        node, cls = out, Config
+        for i, part in enumerate(parts):
+            hints = _hints(cls) if cls is not None else None
+            if hints is not None and part not in hints:
+                where = ".".join(parts[:i]) or "the top level"
+                raise ValueError(f"unknown config key {key!r}; valid keys under {where}: "
+                                 f"{', '.join(sorted(hints))}")
+            if i == len(parts) - 1:
+                node[part] = yaml.safe_load(raw) if cls is None else raw
+                break
+            tp = hints[part] if hints is not None else None
+            if hints is not None and not dataclasses.is_dataclass(tp) and typing.get_origin(tp) is not dict:
+                raise ValueError(f"config key {key!r}: {'.'.join(parts[:i + 1])} has no sub-keys")
+            node = node.setdefault(part, {})
+            cls = tp if dataclasses.is_dataclass(tp) else None
+    return out
+
+
+def build_config(values: dict[str, Any]) -> Config:
+    return _build(Config, values).validate()
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                defaults: dict[str, Any] | None = None) -> Config:
+    """Read a YAML file (if any), apply dotted overrides, and return a validated :class:`Config`."""
+    values = _deep_merge({}, defaults or {})
+    if path is not None:
+        values = _deep_merge(values, _read_yaml(Path(path)))
+    return build_config(apply_overrides(values, list(overrides or [])))
+
+
+def dump_config(config: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML (atomically)."""
+    from sgenet.train.checkpoint import atomic_write_text
+
+    atomic_write_text(Path(path), yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,176 @@
+"""Training data: sources -> one map-style dataset, and a resumable, DDP-aware batch order.
+
+Sources (mixable): an LMDB folder (TextZoom format), an image folder with ``labels.tsv`` (real crops,
+LR made by degradation), or ``synth:`` / ``synth:N`` (the on-the-fly renderer, seen as a virtual
+dataset of N items whose item i is rendered from its own seed). All are concatenated.
+
+The order is a pure function of (seed, step): the sample stream is the concatenation of per-epoch
+permutations; global batch ``s`` is stream positions ``[s*B, (s+1)*B)``; rank r takes every W-th of
+them (``[r::W]``). Each item also gets a seed derived from its stream position, so random
+degradations are reproducible whatever the number of workers or ranks, and resuming at step s
+replays exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+_MASK64 = (1 << 63) - 1
+
+
+def item_seed(seed: int, position: int) -> int:
+    """A well-mixed 63-bit seed for the item at a stream position (splitmix64)."""
+    z = (seed * 0x9E3779B97F4A7C15 + position + 1) & ((1 << 64) - 1)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & ((1 << 64) - 1)
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & ((1 << 64) - 1)
+    return (z ^ (z >> 31)) & _MASK64
+
+
+class StepBatchSampler:
+    """Yields this rank's ``[(index, item_seed), ...]`` for steps ``start_step, start_step + 1, ...``."""
+
+    def __init__(self, num_items: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
+                 start_step: int = 0, shuffle: bool = True) -> None:
+        if num_items < 1:
+            raise ValueError("the training set is empty")
+        if batch_size < world_size:
+            raise ValueError(f"global batch {batch_size} is smaller than the world size {world_size}")
+        self.n, self.batch, self.seed = num_items, batch_size, seed
+        self.rank, self.world = rank, world_size
+        self.start_step, self.shuffle = start_step, shuffle
+        self._perm_epoch, self._perm = -1, None
+
+    def _perm_for(self, epoch: int) -> torch.Tensor:
+        if epoch != self._perm_epoch:
+            if self.shuffle:
+                gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                self._perm = torch.randperm(self.n, generator=gen)
+            else:
+                self._perm = torch.arange(self.n)
+            self._perm_epoch = epoch
+        return self._perm
+
+    def global_batch(self, step: int) -> list[tuple[int, int]]:
+        out = []
+        for pos in range(step * self.batch, (step + 1) * self.batch):
+            epoch, offset = divmod(pos, self.n)
+            out.append((int(self._perm_for(epoch)[offset]), item_seed(self.seed, pos)))
+        return out
+
+    def batch_for(self, step: int) -> list[tuple[int, int]]:
+        return self.global_batch(step)[self.rank::self.world]
+
+    def epoch_of(self, step: int) -> float:
+        return step * self.batch / self.n
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        step = self.start_step
+        while True:
+            yield self.batch_for(step)
+            step += 1
+
+
+class SeededItems(Dataset):
+    """Wraps a dataset so ``ds[(index, seed)]`` runs ``ds[index]`` with every RNG seeded by ``seed``.
+
+    The caller's python/numpy/torch generator states are restored afterwards. Adds ``"seed"`` to the
+    sample so later random choices (e.g. HR vs LR for the recognizer) can derive from it.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        index, seed = key
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            random.seed(seed)
+            np.random.seed(seed % (1 << 32))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                sample = dict(self.dataset[index])
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        sample["seed"] = seed
+        return sample
+
+
+def collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Stack ``lr``/``hr``, keep labels as a list and the item seeds as a tensor."""
+    return {
+        "lr": torch.stack([s["lr"] for s in samples]),
+        "hr": torch.stack([s["hr"] for s in samples]),
+        "label": [str(s["label"]) for s in samples],
+        "seed": torch.tensor([s.get("seed", 0) for s in samples], dtype=torch.long),
+    }
+
+
+def _check_sample(sample: dict[str, Any], source: str) -> None:
+    for key, shape in (("lr", (4, 16, 64)), ("hr", (4, 32, 128))):
+        if key not in sample or tuple(sample[key].shape) != shape:
+            got = tuple(sample[key].shape) if key in sample else "missing"
+            raise ValueError(f"{source}: sample {key!r} should be {shape}, got {got}")
+
+
+def open_source(spec: str, data_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
+    """One training source: ``synth:[N]``, an LMDB folder or an image folder with labels.tsv."""
+    import sgenet.data as sdata
+
+    options = dict(data_options or {})
+    if spec.startswith("synth:"):
+        size_text = spec[len("synth:"):].strip()
+        size = int(float(size_text)) if size_text else int(options.pop("synth_size", 100_000))
+        options.pop("synth_size", None)
+        dataset = sdata.open_dataset("synth:", size=size, seed=seed, **options.get("synth", {}))
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise FileNotFoundError(f"dataset not found: {spec}")
+        dataset = sdata.open_dataset(str(path))
+    try:
+        size = len(dataset)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ValueError(f"dataset {spec}: expected a map-style dataset with a length") from exc
+    if size == 0:
+        raise ValueError(f"dataset {spec} is empty")
+    _check_sample(dataset[0], spec)
+    return dataset
+
+
+def build_train_set(sources: Sequence[str], synth_size: int = 100_000,
+                    synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
+    if not sources:
+        raise ValueError("no training data: pass --data PATH (LMDB, image folder, synth:) "
+                         "or set data.train")
+    datasets = [open_source(s, {"synth_size": synth_size, "synth": synth_options or {}}, seed=seed)
+                for s in sources]
+    return datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
+
+
+def make_train_loader(dataset: Dataset, sampler: StepBatchSampler, num_workers: int = 0) -> DataLoader:
+    return DataLoader(SeededItems(dataset), batch_sampler=sampler, num_workers=num_workers,
+                      collate_fn=collate, persistent_workers=False,
+                      prefetch_factor=2 if num_workers > 0 else None)
+
+
+def make_val_loader(dataset: Dataset, batch_size: int, rank: int = 0, world_size: int = 1,
+                    max_items: int = 0) -> DataLoader:
+    """This rank's strided share of the validation set (no padding: every item counted once)."""
+    n = len(dataset)  # type: ignore[arg-type]
+    if max_items > 0:
+        n = min(n, max_items)
+    indices = list(range(rank, n, world_size))
+    keys = [(i, item_seed(0, i)) for i in indices]
+    batches = [keys[i:i + batch_size] for i in range(0, len(keys), batch_size)]
+    return DataLoader(SeededItems(dataset), batch_sampler=batches, num_workers=0, collate_fn=collate)

@@ -1,0 +1,123 @@
+"""Run logging on rank 0: ``metrics.csv`` (one row per logged step), TensorBoard scalars, a tqdm bar,
+and LR | SR | HR sample grids as PNG. Other ranks get a logger that does nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from sgenet.imaging import tensor_to_pil
+from sgenet.train.checkpoint import _atomic, atomic_write_text
+
+log = logging.getLogger("sgenet.train")
+
+
+class RunLogger:
+    """Writes metrics rows and images under ``run_dir``; every method is a no-op when not ``enabled``."""
+
+    def __init__(self, run_dir: str | Path, enabled: bool = True, tensorboard: bool = True,
+                 progress: bool = True, total_steps: int = 0, start_step: int = 0) -> None:
+        self.run_dir = Path(run_dir)
+        self.enabled = enabled
+        self.csv_path = self.run_dir / "metrics.csv"
+        self.rows: list[dict[str, Any]] = []
+        self.columns: list[str] = ["step"]
+        self._tb = None
+        self._bar = None
+        if not enabled:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._load_rows(start_step)
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=start_step or None)
+            except ImportError:  # tensorboard is an optional extra
+                log.info("tensorboard not installed: skipping TensorBoard scalars")
+        if progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    def _load_rows(self, start_step: int) -> None:
+        """Keep rows of a resumed run up to its checkpoint step (later ones will be logged again)."""
+        if not self.csv_path.exists():
+            return
+        with open(self.csv_path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            self.columns = list(reader.fieldnames or ["step"])
+            self.rows = [r for r in reader if r.get("step") and int(float(r["step"])) <= start_step]
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.csv_path, buf.getvalue())
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        new = [k for k in metrics if k not in self.columns]
+        self.columns.extend(new)
+        row = {"step": step, **{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in metrics.items()}}
+        self.rows.append(row)
+        if new:
+            self._write_csv()
+        else:
+            with open(self.csv_path, "a", newline="") as fh:
+                csv.DictWriter(fh, fieldnames=self.columns, extrasaction="ignore").writerow(row)
+        if self._tb is not None:
+            for key, value in metrics.items():
+                if isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, value, step)
+
+    def progress(self, step: int, postfix: dict[str, float]) -> None:
+        if self._bar is not None:
+            self._bar.n = step
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
+            self._bar.refresh()
+
+    def message(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def save_samples(self, step: int, lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor,
+                     max_rows: int = 8) -> Path | None:
+        """A PNG whose rows are LR (bicubic to HR size) | SR | HR for the first ``max_rows`` items."""
+        if not self.enabled:
+            return None
+        n = min(max_rows, lr.shape[0])
+        up = F.interpolate(lr[:n, :3].float(), size=hr.shape[-2:], mode="bicubic", align_corners=False)
+        h, w = hr.shape[-2:]
+        sheet = Image.new("RGB", (3 * w + 8, n * (h + 2)), (255, 255, 255))
+        for i in range(n):
+            for j, img in enumerate((up[i], sr[i, :3].float(), hr[i, :3].float())):
+                sheet.paste(tensor_to_pil(img), (j * (w + 4), i * (h + 2)))
+        path = self.run_dir / "samples" / f"step_{step:08d}.png"
+
+        def write(fh) -> None:
+            sheet.save(fh, format="PNG")
+
+        _atomic(path, write)
+        return path
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._tb is not None:
+            self._tb.close()

@@ -1,0 +1,113 @@
+"""Training losses: pixel MSE, gradient prior, CTC, and the text-perception loss.
+
+Every function takes tensors; :class:`SRLoss` combines them with the weights of a
+:class:`~sgenet.train.config.LossConfig`. The text-perception loss reads SR and HR with a *frozen*
+project recognizer (trained textrec/crnn weights), never one of the independent evaluation engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sgenet.charset import NUM_CLASSES, encode_batch
+
+
+def pixel_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """MSE over all channels (RGB and mask)."""
+    return F.mse_loss(sr.float(), hr.float())
+
+
+def gradient_magnitude(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Per-channel gradient magnitude from replicate-padded forward differences (same H x W)."""
+    x = x.float()
+    dx = F.pad(x[..., :, 1:] - x[..., :, :-1], (0, 1, 0, 0))
+    dy = F.pad(x[..., 1:, :] - x[..., :-1, :], (0, 0, 0, 1))
+    return torch.sqrt(dx * dx + dy * dy + eps)
+
+
+def gradient_prior_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """L1 between the gradient-magnitude maps of SR and HR (the TPGSR/TATT gradient prior)."""
+    return F.l1_loss(gradient_magnitude(sr), gradient_magnitude(hr))
+
+
+def ctc_loss(logits: torch.Tensor, labels: Sequence[str]) -> torch.Tensor:
+    """CTC between raw ``N x T x 37`` scores and the labels (normalised to ``0-9a-z``).
+
+    Labels longer than T give zero loss (``zero_infinity``), so one bad sample cannot poison a batch.
+    """
+    if logits.dim() != 3 or logits.shape[-1] != NUM_CLASSES:
+        raise ValueError(f"expected logits N x T x {NUM_CLASSES}, got {tuple(logits.shape)}")
+    if logits.shape[0] != len(labels):
+        raise ValueError(f"{logits.shape[0]} logits rows but {len(labels)} labels")
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # T x N x C
+    targets, target_lengths = encode_batch(labels)
+    input_lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+    return F.ctc_loss(log_probs, targets.to(logits.device), input_lengths.to(logits.device),
+                      target_lengths.to(logits.device), blank=0, reduction="mean", zero_infinity=True)
+
+
+def as_rgb01(image: torch.Tensor) -> torch.Tensor:
+    """Model output (or target) -> RGB in [0, 1], as recognizers take it."""
+    return image[:, :3].clamp(0.0, 1.0)
+
+
+class TextPerceptionLoss(nn.Module):
+    """Distance between a frozen recognizer's readings of SR and of HR.
+
+    ``kind="kl"``: KL(p_HR || p_SR) per frame, averaged; ``kind="l1"``: L1 between log-probabilities.
+    The recognizer's parameters never receive gradients; the loss back-propagates into SR only.
+    """
+
+    def __init__(self, recognizer: nn.Module, kind: str = "kl") -> None:
+        super().__init__()
+        if kind not in ("kl", "l1"):
+            raise ValueError(f"perception kind must be 'kl' or 'l1', got {kind!r}")
+        self.kind = kind
+        self.recognizer = recognizer.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> TextPerceptionLoss:  # the recognizer stays in eval mode
+        super().train(mode)
+        self.recognizer.eval()
+        return self
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.recognizer(as_rgb01(hr)).float().log_softmax(-1)
+        pred = self.recognizer(as_rgb01(sr)).float().log_softmax(-1)
+        if self.kind == "kl":
+            return F.kl_div(pred, target, log_target=True, reduction="none").sum(-1).mean()
+        return F.l1_loss(pred, target)
+
+
+class SRLoss(nn.Module):
+    """Weighted sum of the SR training losses; returns the total and each (unweighted) term."""
+
+    def __init__(self, pixel: float = 1.0, gradient: float = 0.0, ctc: float = 0.0,
+                 perception: float = 0.0, perception_module: TextPerceptionLoss | None = None,
+                 scale: float = 1.0) -> None:
+        super().__init__()
+        if perception > 0 and perception_module is None:
+            raise ValueError("perception weight > 0 needs a TextPerceptionLoss module")
+        self.weights = {"pixel": pixel, "gradient": gradient, "ctc": ctc, "perception": perception}
+        self.perception = perception_module
+        self.scale = scale
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor, text_logits: torch.Tensor | None,
+                labels: Sequence[str]) -> tuple[torch.Tensor, dict[str, float]]:
+        terms: dict[str, torch.Tensor] = {}
+        if self.weights["pixel"]:
+            terms["pixel"] = pixel_loss(sr, hr)
+        if self.weights["gradient"]:
+            terms["gradient"] = gradient_prior_loss(sr, hr)
+        if self.weights["ctc"] and text_logits is not None:
+            terms["ctc"] = ctc_loss(text_logits, labels)
+        if self.weights["perception"] and self.perception is not None:
+            terms["perception"] = self.perception(sr, hr)
+        if not terms:
+            raise ValueError("all loss weights are zero")
+        total = self.scale * sum(self.weights[k] * v for k, v in terms.items())
+        return total, {k: float(v.detach()) for k, v in terms.items()}

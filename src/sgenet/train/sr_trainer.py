@@ -1,0 +1,140 @@
+"""``sgenet train``: SGENet (or TSRN) on LR/HR pairs with pixel, gradient, CTC and perception losses.
+
+SGENet's guidance recognizer starts from a trained textrec (``model.init_recognizer``) and is
+fine-tuned at ``optim.recognizer_lr``. The perception loss and the validation reader use a *frozen*
+project recognizer loaded from safetensors (``loss.perception_recognizer`` / ``run.val_reader``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sgenet import distributed as sdist
+from sgenet.models.registry import create_model, load_model, load_weights
+from sgenet.train.losses import SRLoss, TextPerceptionLoss, as_rgb01
+from sgenet.train.recognizer_trainer import upsample_lr, word_matches
+from sgenet.train.trainer import Trainer
+
+
+class ForwardTrain(nn.Module):
+    """Exposes ``model.forward_train`` as ``forward`` so DDP (which hooks ``forward``) can wrap it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.model.forward_train(lr)
+
+
+def load_frozen_recognizer(path: str, device: torch.device) -> nn.Module:
+    """A project recognizer (``save_weights`` safetensors) in eval mode with gradients off."""
+    model = load_model(path)
+    return model.to(device).eval().requires_grad_(False)
+
+
+def init_recognizer(model: nn.Module, path: str) -> None:
+    """Load trained textrec weights into SGENet's guidance recognizer."""
+    if hasattr(model, "init_recognizer"):
+        model.init_recognizer(path)
+        return
+    recognizer = getattr(model, "recognizer", None)
+    if recognizer is None:
+        raise ValueError(f"model.init_recognizer={path}: this model has no guidance recognizer")
+    load_weights(recognizer, path)
+
+
+class SRTrainer(Trainer):
+    """Trains a registry SR model via ``forward_train``."""
+
+    def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
+        for key, path in (("loss.perception_recognizer", cfg.loss.perception_recognizer),
+                          ("model.init_recognizer", cfg.model.init_recognizer),
+                          ("run.val_reader", cfg.run.val_reader)):
+            if path and not Path(path).is_file():
+                raise FileNotFoundError(f"{key}: weights file not found: {path}")
+        super().__init__(cfg, run_dir, resume=resume, accum_steps=accum_steps)
+        lc = cfg.loss
+        perception = None
+        if lc.perception > 0:
+            perception = TextPerceptionLoss(load_frozen_recognizer(lc.perception_recognizer, self.device),
+                                            lc.perception_kind)
+        self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale)
+        reader_path = cfg.run.val_reader or lc.perception_recognizer
+        self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
+        self._last_batch: dict[str, Any] | None = None
+
+    def build_model(self) -> nn.Module:
+        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
+        if not hasattr(model, "forward_train"):
+            raise ValueError(f"model {self.cfg.model.name!r} is not an SR model (no forward_train); "
+                             "recognizers train with `sgenet train-recognizer`")
+        if self.cfg.model.init_weights:
+            load_weights(model, self.cfg.model.init_weights)
+        elif self.cfg.model.init_recognizer:
+            init_recognizer(model, self.cfg.model.init_recognizer)
+        return model
+
+    def recognizer_of(self, model: nn.Module) -> nn.Module | None:
+        return getattr(model, "recognizer", None)
+
+    def wrap_step(self, model: nn.Module) -> nn.Module:
+        return ForwardTrain(model)
+
+    def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
+        return batch["lr"]
+
+    def loss(self, outputs: Any, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        sr, text_logits = outputs
+        return self.criterion(sr, batch["hr"], text_logits, batch["label"])
+
+    @property
+    def best_key(self) -> str:
+        return "val/acc" if self.reader is not None else "val/psnr"
+
+    def train_step(self, batch: dict[str, Any]):
+        self._last_batch = batch
+        return super().train_step(batch)
+
+    def _after_step(self, window, parts_sum) -> None:
+        run = self.cfg.run
+        if self.is_main and run.sample_every > 0 and self._last_batch is not None and (
+                self.step % run.sample_every == 0 or self.step >= run.max_steps):
+            batch = self._last_batch
+            with torch.no_grad():
+                self.model.eval()
+                sr = self.model(batch["lr"][:8])
+            self.logger.save_samples(self.step, batch["lr"][:8].cpu(), as_rgb01(sr).cpu(),
+                                     batch["hr"][:8].cpu())
+        super()._after_step(window, parts_sum)
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        # mse_sum, psnr_sum, count, correct_sr, correct_bicubic
+        sums = torch.zeros(5, dtype=torch.float64)
+        for batch in self.val_loader():
+            batch = self.to_device(batch)
+            with self.autocast():
+                sr = self.model(batch["lr"])
+            sr, hr = sr.float(), batch["hr"].float()
+            mse_img = ((sr - hr) ** 2).flatten(1).mean(1)
+            rgb_mse = ((as_rgb01(sr) - hr[:, :3]) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+            row = [float(mse_img.sum()), float((10 * torch.log10(1.0 / rgb_mse)).sum()), len(batch["label"]),
+                   0.0, 0.0]
+            if self.reader is not None:
+                with self.autocast():
+                    row[3] = word_matches(self.reader(as_rgb01(sr)), batch["label"])
+                    row[4] = word_matches(self.reader(upsample_lr(batch["lr"], tuple(hr.shape[-2:]))),
+                                          batch["label"])
+            sums += torch.tensor(row, dtype=torch.float64)
+        sdist.all_reduce_sum(sums)
+        n = max(1.0, float(sums[2]))
+        metrics = {"val/mse": float(sums[0]) / n, "val/psnr": float(sums[1]) / n, "val/count": float(sums[2])}
+        if self.reader is not None:
+            metrics.update({"val/acc": float(sums[3]) / n, "val/acc_bicubic": float(sums[4]) / n})
+        return metrics

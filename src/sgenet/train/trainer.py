@@ -1,0 +1,328 @@
+"""The step-based training loop shared by ``sgenet train`` and ``sgenet train-recognizer``.
+
+:class:`Trainer` owns everything generic: seeding, threads, device and precision (bf16 autocast on
+CPU, fp16 + GradScaler on CUDA), DDP (gloo on CPU, nccl on GPU), the resumable data order,
+micro-batches, non-finite-loss skipping, gradient clipping, schedules, checkpoints (rank 0 only),
+logging and the final safetensors export. Subclasses define the model, the loss and validation.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from sgenet import distributed as sdist
+from sgenet.models.registry import save_weights
+from sgenet.train.checkpoint import CheckpointManager, capture_rng, restore_rng
+from sgenet.train.config import Config, dump_config
+from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
+from sgenet.train.logging import RunLogger
+from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised after ``run.max_bad_steps`` consecutive non-finite losses."""
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    """True when ``flag`` holds on any rank (every rank must call this together)."""
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    return bool(sdist.all_reduce_sum(t).item() > 0)
+
+
+class Trainer:
+    """Generic loop; subclasses implement ``build_model``, ``loss`` and ``validate``."""
+
+    best_mode = "max"  # whether a larger validation metric is better
+
+    def __init__(self, cfg: Config, run_dir: str | Path, resume: bool = False, accum_steps: int = 1) -> None:
+        self.cfg, self.run_dir, self.accum = cfg, Path(run_dir), max(1, accum_steps)
+        self.dist = sdist.env_info()
+        run = cfg.run
+        if run.device == "auto":
+            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        else:
+            self.device = torch.device(run.device)
+        if run.precision == "fp16" and self.device.type != "cuda":
+            raise ValueError("run.precision=fp16 needs CUDA; use bf16 or fp32 on CPU")
+        if run.threads > 0:
+            torch.set_num_threads(run.threads)
+        # Everything that can fail on bad input happens before any training work.
+        self.train_set = build_train_set(cfg.data.train, cfg.data.synth_size, cfg.data.synth, seed=run.seed)
+        self.val_set = None
+        if cfg.data.val:
+            self.val_set = build_train_set([cfg.data.val], seed=run.seed + 1)
+        sdist.init_distributed(self.device)
+        self.is_main = self.dist.is_main
+        seed = run.seed + self.dist.rank  # per-rank streams for dropout etc.; data order is global
+        random.seed(seed)
+        np.random.seed(seed % (1 << 32))
+        torch.manual_seed(seed)
+        self.model = self.build_model().to(self.device)
+        if run.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.step_module = self.wrap_step(self.model)
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.device.type == "cuda" else None
+            self.step_module = nn.parallel.DistributedDataParallel(self.step_module, device_ids=ids)
+        self.compile_seconds = 0.0
+        if run.compile:
+            self.step_module = torch.compile(self.step_module)
+        self.optimizer = build_optimizer(param_groups(self.model, cfg.optim, self.recognizer_of(self.model)),
+                                         cfg.optim)
+        self.scheduler = build_scheduler(self.optimizer, cfg.optim, run.max_steps)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=run.precision == "fp16")
+        self.ckpt = CheckpointManager(self.run_dir, run.keep_last)
+        self.step, self.best, self.bad_in_row, self.skipped = 0, None, 0, 0
+        latest = self.ckpt.latest()
+        if latest is not None:  # --resume, or auto-resume when RUN_DIR already has a checkpoint
+            self.load_state(CheckpointManager.load(latest))
+        elif resume and self.is_main:
+            print(f"--resume: no checkpoint in {self.ckpt.dir}; starting from scratch", flush=True)
+        self.logger = RunLogger(self.run_dir, enabled=self.is_main, tensorboard=run.tensorboard,
+                                progress=run.progress, total_steps=run.max_steps, start_step=self.step)
+        if self.is_main:
+            dump_config(cfg, self.run_dir / "config.yaml")
+            (self.run_dir / "git_commit.txt").write_text(git_commit() + "\n")
+
+    # ---- hooks for subclasses -------------------------------------------------------------------
+    def build_model(self) -> nn.Module:
+        raise NotImplementedError
+
+    def recognizer_of(self, model: nn.Module) -> nn.Module | None:
+        """Sub-module trained at ``optim.recognizer_lr`` (None: one lr for everything)."""
+        return None
+
+    def wrap_step(self, model: nn.Module) -> nn.Module:
+        """The module whose ``forward`` the loop calls (what DDP wraps)."""
+        return model
+
+    def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, outputs: Any, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def validate(self) -> dict[str, float]:
+        """Metrics over the whole validation set (all ranks call it; sums are all-reduced)."""
+        return {}
+
+    @property
+    def best_key(self) -> str:
+        return "val/acc"
+
+    def val_loader(self):
+        """This rank's strided, unpadded share of the validation set."""
+        return make_val_loader(self.val_set, self.cfg.data.batch_size, self.dist.rank,
+                               self.dist.world_size, self.cfg.data.val_max)
+
+    def export_name(self) -> str:
+        return self.cfg.model.name
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        rng = capture_rng()
+        rngs = [rng]
+        if self.dist.enabled:
+            rngs = [None] * self.dist.world_size
+            dist.all_gather_object(rngs, rng)
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "rng": rngs, "step": self.step, "best": self.best, "skipped": self.skipped,
+            "data": {"seed": self.cfg.run.seed, "batch_size": self.cfg.data.batch_size,
+                     "num_items": len(self.train_set), "next_step": self.step},
+            "config": self.cfg.to_dict(), "world_size": self.dist.world_size,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.best, self.skipped = state["step"], state["best"], state.get("skipped", 0)
+        rngs = state["rng"]
+        restore_rng(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
+        data = state["data"]
+        if data["num_items"] != len(self.train_set) or data["batch_size"] != self.cfg.data.batch_size:
+            print("warning: resuming with a different training set or batch size: data order changes",
+                  flush=True)
+        if self.is_main:
+            print(f"resumed from step {self.step}", flush=True)
+
+    def save(self, is_best: bool = False) -> None:
+        state = self.state_dict()  # collective under DDP
+        if self.is_main:
+            self.ckpt.save(state, self.step, is_best=is_best)
+        sdist.barrier()
+
+    # ---- loop ---------------------------------------------------------------------------------
+    def autocast(self):
+        precision = self.cfg.run.precision
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype, enabled=precision != "fp32")
+
+    def to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in batch.items():
+            if isinstance(v, torch.Tensor):
+                v = v.to(self.device, non_blocking=True)
+                if self.cfg.run.channels_last and v.dim() == 4:
+                    v = v.contiguous(memory_format=torch.channels_last)
+            out[k] = v
+        return out
+
+    def _micro_batches(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        """Strided split (item j -> micro-batch j % k), the same split DDP ranks make of a global batch."""
+        if self.accum == 1:
+            return [batch]
+        return [{k: v[i::self.accum] for k, v in batch.items()} for i in range(self.accum)]
+
+    def train_step(self, batch: dict[str, Any]) -> tuple[bool, float, dict[str, float]]:
+        """One optimiser step; returns (applied, loss, parts). Non-finite loss or grads skip it."""
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total, parts, finite = 0.0, {}, True
+        micro = self._micro_batches(batch)
+        for i, mb in enumerate(micro):
+            sync_ctx = (self.step_module.no_sync() if self.dist.enabled and i < len(micro) - 1
+                        and hasattr(self.step_module, "no_sync") else _nullcontext())
+            with sync_ctx:
+                with self.autocast():
+                    outputs = self.step_module(self.inputs(mb))
+                    loss, mb_parts = self.loss(outputs, mb)
+                bad = not bool(torch.isfinite(loss.detach()).all())
+                if self.dist.enabled:
+                    bad = _any_rank(bad, self.device)
+                if bad:
+                    finite = False
+                    break
+                self.scaler.scale(loss / len(micro)).backward()
+            total += float(loss.detach()) / len(micro)
+            for k, v in mb_parts.items():
+                parts[k] = parts.get(k, 0.0) + v / len(micro)
+        if finite:
+            self.scaler.unscale_(self.optimizer)
+            clip = self.cfg.optim.clip_grad if self.cfg.optim.clip_grad > 0 else float("inf")
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+            finite = bool(torch.isfinite(norm))  # grads are synced, so every rank agrees
+            parts["grad_norm"] = float(norm)
+        if finite:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        self.step += 1
+        return finite, total if finite else float("nan"), parts
+
+    def fit(self) -> Path:
+        """Train to ``run.max_steps``; returns the path of the exported final weights."""
+        cfg, run = self.cfg, self.cfg.run
+        sampler = StepBatchSampler(len(self.train_set), cfg.data.batch_size, run.seed, self.dist.rank,
+                                   self.dist.world_size, start_step=self.step)
+        loader = iter(make_train_loader(self.train_set, sampler, cfg.data.num_workers))
+        window = {"loss": 0.0, "n": 0, "data_s": 0.0, "compute_s": 0.0, "samples": 0}
+        parts_sum: dict[str, float] = {}
+        try:
+            while self.step < run.max_steps:
+                t0 = time.perf_counter()
+                batch = self.to_device(next(loader))
+                t1 = time.perf_counter()
+                first = self.step == 0 and run.compile
+                applied, loss, parts = self.train_step(batch)
+                t2 = time.perf_counter()
+                if first:
+                    self.compile_seconds = t2 - t1
+                    self.logger.message(f"first step (torch.compile) took {self.compile_seconds:.1f} s")
+                window["data_s"] += t1 - t0
+                window["compute_s"] += t2 - t1
+                window["samples"] += cfg.data.batch_size
+                if applied:
+                    self.bad_in_row = 0
+                    window["loss"] += loss
+                    window["n"] += 1
+                    for k, v in parts.items():
+                        parts_sum[k] = parts_sum.get(k, 0.0) + v
+                else:
+                    self.bad_in_row += 1
+                    self.skipped += 1
+                    self.logger.message(f"step {self.step}: non-finite loss or gradient, step skipped "
+                                        f"({self.bad_in_row} in a row, {self.skipped} in all)")
+                    if self.bad_in_row >= run.max_bad_steps:
+                        raise TrainingDiverged(
+                            f"{self.bad_in_row} consecutive non-finite steps (run.max_bad_steps="
+                            f"{run.max_bad_steps}) at step {self.step}; stopped. The last good checkpoint "
+                            f"is {self.ckpt.latest() or 'none (no checkpoint was written yet)'}")
+                self._after_step(window, parts_sum)
+        finally:
+            self.logger.close()
+        return self.finish()
+
+    def _after_step(self, window: dict[str, float], parts_sum: dict[str, float]) -> None:
+        run, step = self.cfg.run, self.step
+        last = step >= run.max_steps
+        if step % run.log_every == 0 or last:
+            steps = max(1.0, window["samples"] / self.cfg.data.batch_size)
+            n = max(1, window["n"])
+            metrics = {"train/loss": window["loss"] / n if window["n"] else float("nan"),
+                       **{f"train/{k}": v / n for k, v in parts_sum.items()},
+                       "lr": self.optimizer.param_groups[0]["lr"],
+                       "samples_per_s": window["samples"] / max(window["data_s"] + window["compute_s"], 1e-9),
+                       "data_s_per_step": window["data_s"] / steps,
+                       "compute_s_per_step": window["compute_s"] / steps,
+                       "skipped": self.skipped,
+                       "epoch": step * self.cfg.data.batch_size / len(self.train_set)}
+            self.logger.log(step, metrics)
+            self.logger.progress(step, {"loss": metrics["train/loss"], "samples/s": metrics["samples_per_s"]})
+            window.update(loss=0.0, n=0, data_s=0.0, compute_s=0.0, samples=0)
+            parts_sum.clear()
+        is_best = False
+        if self.val_set is not None and (step % run.val_every == 0 or last):
+            metrics = self.validate()
+            value = metrics.get(self.best_key)
+            if value is not None and math.isfinite(value) and self._improves(value):
+                self.best, is_best = value, True
+            self.logger.log(step, metrics)
+            self.logger.message(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        if step % run.ckpt_every == 0 or last or is_best:
+            self.save(is_best=is_best)
+
+    def _improves(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.best_mode == "max" else value < self.best
+
+    def finish(self) -> Path:
+        path = self.run_dir / "final.safetensors"
+        if self.is_main:
+            save_weights(self.model, path, self.export_name(), self.cfg.model.kwargs)
+            self.logger.message(f"final weights: {path}")
+        sdist.barrier()
+        return path
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
