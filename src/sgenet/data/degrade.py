@@ -1,0 +1,181 @@
+"""Degradation pipeline LR = D(HR), imitating real low-resolution captures (TextZoom's LR shots).
+
+Working on the 128x32 HR crop: small misalignment (sub-pixel shift, scale, rotation), optics (defocus
+disk, Gaussian and motion blur, composed into one kernel applied by FFT), downsampling to 64x16 with
+a random resampling kernel (sometimes through a lower intermediate size), colour shifts (haze,
+gamma, white balance, saturation), sensor noise (signal-dependent, luma and chroma) and JPEG.
+Three levels set the parameter ranges; ``mix`` draws a level per sample. Everything comes from the
+numpy Generator passed in, so ``rng_for(seed, index)`` makes every sample reproducible.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from sgenet.imaging import HR_SIZE, LR_SIZE
+
+LEVELS = ("easy", "medium", "hard")
+LEVEL_CHOICES = LEVELS + ("mix",)
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    shift: float  # max misalignment in HR pixels
+    gauss: tuple[float, float]  # Gaussian sigma range (HR pixels)
+    defocus: tuple[float, float, float]  # probability, radius range
+    motion: tuple[float, float, float]  # probability, length range
+    extra_down: tuple[float, float, float]  # probability, scale range of an intermediate size (vs LR)
+    noise: tuple[float, float]  # noise sigma range at mid-gray
+    jpeg: tuple[int, int]  # quality range
+    haze: tuple[float, float]  # contrast loss range
+
+
+SPECS = {
+    "easy": LevelSpec(1.0, (0.3, 0.9), (0.25, 0.6, 1.4), (0.15, 1.5, 3.0), (0.1, 0.8, 0.95),
+                      (0.0, 0.015), (60, 95), (0.0, 0.15)),
+    "medium": LevelSpec(1.8, (0.7, 1.4), (0.4, 1.0, 2.0), (0.3, 2.0, 4.5), (0.35, 0.65, 0.9),
+                        (0.01, 0.035), (35, 80), (0.05, 0.35)),
+    "hard": LevelSpec(2.8, (1.0, 2.0), (0.5, 1.5, 3.0), (0.4, 3.0, 7.0), (0.6, 0.5, 0.8),
+                      (0.02, 0.06), (20, 60), (0.1, 0.5)),
+}
+
+
+def rng_for(seed: int, index: int) -> np.random.Generator:
+    """The Generator of sample ``index`` under global ``seed`` (independent streams, any order)."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, int(index)])
+
+
+def _gauss_kernel(sigma: float) -> np.ndarray:
+    r = max(1, int(np.ceil(2.5 * sigma)))
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    k = np.outer(g, g)
+    return k / k.sum()
+
+
+def _disk_kernel(radius: float) -> np.ndarray:
+    r = int(np.ceil(radius))
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    k = np.clip(radius + 0.5 - np.sqrt(x**2 + y**2), 0, 1)  # anti-aliased edge
+    return k / k.sum()
+
+
+def _motion_kernel(length: float, angle: float) -> np.ndarray:
+    r = int(np.ceil(length / 2)) + 1
+    k = np.zeros((2 * r + 1, 2 * r + 1))
+    for t in np.linspace(-length / 2, length / 2, max(3, int(length * 4))):
+        x, y = r + t * np.cos(angle), r + t * np.sin(angle)
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - x0, y - y0
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                if 0 <= y0 + dy < k.shape[0] and 0 <= x0 + dx < k.shape[1]:
+                    k[y0 + dy, x0 + dx] += wy * wx
+    return k / k.sum()
+
+
+def blur_kernel(spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
+    """Compose Gaussian, defocus and motion blur into one normalised kernel."""
+    kernel = _gauss_kernel(rng.uniform(*spec.gauss))
+    if rng.random() < spec.defocus[0]:
+        kernel = _convolve_kernels(kernel, _disk_kernel(rng.uniform(*spec.defocus[1:])))
+    if rng.random() < spec.motion[0]:
+        motion = _motion_kernel(rng.uniform(*spec.motion[1:]), rng.uniform(0, np.pi))
+        kernel = _convolve_kernels(kernel, motion)
+    return kernel
+
+
+def _convolve_kernels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    h, w = a.shape[0] + b.shape[0] - 1, a.shape[1] + b.shape[1] - 1
+    out = np.fft.irfft2(np.fft.rfft2(a, (h, w)) * np.fft.rfft2(b, (h, w)), (h, w))
+    out = np.clip(out, 0, None)
+    return out / out.sum()
+
+
+def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``H x W x C`` image convolved with a 2-D kernel, edges replicated (FFT)."""
+    kh, kw = kernel.shape
+    ph, pw = kh // 2, kw // 2
+    padded = np.pad(img, ((ph, ph), (pw, pw), (0, 0)), mode="edge")
+    shape = padded.shape[:2]
+    spec = np.fft.rfft2(padded, axes=(0, 1)) * np.fft.rfft2(kernel, shape)[..., None]
+    full = np.fft.irfft2(spec, shape, axes=(0, 1))
+    return full[kh - 1:kh - 1 + img.shape[0], kw - 1:kw - 1 + img.shape[1]]
+
+
+def _misalign(img: Image.Image, spec: LevelSpec, rng: np.random.Generator) -> Image.Image:
+    w, h = img.size
+    dx, dy = rng.uniform(-spec.shift, spec.shift), rng.uniform(-spec.shift, spec.shift) * 0.5
+    scale = 1.0 + rng.uniform(-0.03, 0.03) * spec.shift
+    ang = np.deg2rad(rng.uniform(-1.0, 1.0) * spec.shift)
+    ca, sa = np.cos(ang) / scale, np.sin(ang) / scale
+    cx, cy = w / 2, h / 2
+    # inverse map: output (x, y) -> input
+    coeffs = (ca, -sa, cx - ca * cx + sa * cy + dx, sa, ca, cy - sa * cx - ca * cy + dy)
+    fill = tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0))
+    return img.transform(img.size, Image.AFFINE, coeffs, Image.BICUBIC, fillcolor=fill)
+
+
+_RESAMPLE = (Image.BICUBIC, Image.BILINEAR, Image.BOX, Image.LANCZOS, Image.NEAREST, Image.HAMMING)
+_RESAMPLE_P = (0.3, 0.25, 0.2, 0.1, 0.05, 0.1)
+
+
+def _downsample(arr: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> Image.Image:
+    img = Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+    if rng.random() < spec.extra_down[0]:
+        s = rng.uniform(*spec.extra_down[1:])
+        mid = (max(8, int(round(LR_SIZE[0] * s))), max(4, int(round(LR_SIZE[1] * s))))
+        img = img.resize(mid, _RESAMPLE[int(rng.choice(len(_RESAMPLE), p=_RESAMPLE_P))])
+    return img.resize(LR_SIZE, _RESAMPLE[int(rng.choice(len(_RESAMPLE), p=_RESAMPLE_P))])
+
+
+def _color_shift(x: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
+    haze = rng.uniform(*spec.haze)
+    if haze > 0:
+        air = rng.uniform(0.3, 1.0) if rng.random() < 0.7 else float(x.mean())
+        x = x * (1 - haze) + air * haze
+    x = np.clip(x, 0, 1) ** rng.uniform(0.75, 1.35)
+    x = x * rng.uniform(0.9, 1.1, 3)  # white balance
+    gray = x.mean(axis=2, keepdims=True)
+    return gray + (x - gray) * rng.uniform(0.6, 1.2)
+
+
+def _noise(x: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
+    sigma = rng.uniform(*spec.noise)
+    if sigma <= 0:
+        return x
+    std = sigma * np.sqrt(np.clip(x, 0.02, 1) / 0.5)  # shot noise grows with the signal
+    luma = rng.standard_normal(x.shape[:2] + (1,))
+    chroma = rng.standard_normal(x.shape) * rng.uniform(0.2, 0.7)
+    return x + std * (luma + chroma)
+
+
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=int(quality), subsampling=2 if quality < 70 else 0)
+    buf.seek(0)
+    with Image.open(buf) as out:
+        return out.convert("RGB")
+
+
+def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Image:
+    """The 64x16 LR image of an HR crop (any size; resized to 128x32 bicubic first)."""
+    if level == "mix":
+        level = LEVELS[int(rng.integers(len(LEVELS)))]
+    if level not in SPECS:
+        raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
+    spec = SPECS[level]
+    hr = hr.convert("RGB")
+    if hr.size != HR_SIZE:
+        hr = hr.resize(HR_SIZE, Image.BICUBIC)
+    img = _misalign(hr, spec, rng)
+    arr = np.asarray(img, np.float32) / 255.0
+    arr = convolve(arr, blur_kernel(spec, rng))
+    lr = np.asarray(_downsample(arr, spec, rng), np.float32) / 255.0
+    lr = _noise(_color_shift(lr, spec, rng), spec, rng)
+    lr_img = Image.fromarray((np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+    return _jpeg(lr_img, int(rng.integers(spec.jpeg[0], spec.jpeg[1] + 1)))

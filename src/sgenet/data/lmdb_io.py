@@ -1,0 +1,113 @@
+"""TextZoom-format LMDB reading and writing.
+
+Keys (1-based index ``i``): ``num-samples`` (decimal ASCII), ``label-%09d`` (UTF-8),
+``image_hr-%09d`` and ``image_lr-%09d`` (encoded image bytes, PNG here). This is the layout the
+TextZoom, TATT, LEMMA and SGENet loaders read unchanged.
+
+The writer builds the database in a temporary sibling folder and renames it into place on
+:meth:`LMDBWriter.close`, so an interrupted run never leaves a half-written dataset behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import lmdb
+from PIL import Image
+
+NUM_KEY = b"num-samples"
+
+
+def label_key(i: int) -> bytes:
+    return b"label-%09d" % i
+
+
+def hr_key(i: int) -> bytes:
+    return b"image_hr-%09d" % i
+
+
+def lr_key(i: int) -> bytes:
+    return b"image_lr-%09d" % i
+
+
+def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def is_lmdb_dir(path: str | os.PathLike) -> bool:
+    return (Path(path) / "data.mdb").is_file()
+
+
+def open_env(path: str | os.PathLike) -> lmdb.Environment:
+    """Open an LMDB folder read-only the way the TextZoom loaders do."""
+    path = Path(path)
+    if not is_lmdb_dir(path):
+        raise FileNotFoundError(f"no LMDB database (data.mdb) in {path}")
+    return lmdb.open(str(path), max_readers=126, readonly=True, lock=False, readahead=False, meminit=False)
+
+
+class LMDBWriter:
+    """Append (label, hr, lr) records to a new TextZoom LMDB; atomic on :meth:`close`.
+
+    ``hr``/``lr`` are PIL images (saved as PNG) or already-encoded bytes. Use as a context manager:
+    leaving the block with an exception discards the temporary folder.
+    """
+
+    def __init__(self, path: str | os.PathLike, map_size: int = 1 << 36, commit_every: int = 1000,
+                 overwrite: bool = False):
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"output exists: {self.path} (remove it or choose another path)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.parent / f".{self.path.name}.tmp-{os.getpid()}"
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir()
+        self.env = lmdb.open(str(self.tmp), map_size=map_size, subdir=True, lock=True)
+        self.count = 0
+        self.commit_every = commit_every
+        self._txn = self.env.begin(write=True)
+        self.overwrite = overwrite
+
+    def add(self, label: str, hr: Image.Image | bytes, lr: Image.Image | bytes) -> int:
+        self.count += 1
+        i = self.count
+        self._txn.put(label_key(i), label.encode("utf-8"))
+        self._txn.put(hr_key(i), hr if isinstance(hr, bytes) else encode_png(hr))
+        self._txn.put(lr_key(i), lr if isinstance(lr, bytes) else encode_png(lr))
+        if i % self.commit_every == 0:
+            self._txn.commit()
+            self._txn = self.env.begin(write=True)
+        return i
+
+    def close(self) -> Path:
+        """Write ``num-samples``, flush and move the database to its final path."""
+        self._txn.put(NUM_KEY, str(self.count).encode())
+        self._txn.commit()
+        self.env.sync()
+        self.env.close()
+        if self.path.exists() and self.overwrite:
+            shutil.rmtree(self.path)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._txn.abort()
+            self.env.close()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> LMDBWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
