@@ -32,8 +32,9 @@ class DataConfig:
     val: str = ""  # validation set (never a test set: "best" is chosen on it)
     batch_size: int = 48  # global batch (split over ranks under DDP)
     num_workers: int = 0  # DataLoader workers per rank (they compete with compute for the cores)
-    synth_size: int = 100_000  # virtual length of one pass over the on-the-fly synthetic stream
-    synth: dict[str, Any] = field(default_factory=dict)  # extra options for the synthetic renderer
+    synth_size: int = 1_000_000  # items in "synth:" (rendered on the fly, deterministic per index)
+    synth: dict[str, Any] = field(default_factory=dict)  # extra SyntheticDataset options (font_dirs)
+    level: str = ""  # degradation level for synth / image folders (easy|medium|hard|mix; "" = default)
     val_max: int = 0  # cap on validation samples (0 = all)
     hr_fraction: float = 0.5  # recognizer training: share of HR crops (rest: bicubic-upsampled LR)
 

@@ -2,7 +2,9 @@
 
 Sources (mixable): an LMDB folder (TextZoom format), an image folder with ``labels.tsv`` (real crops,
 LR made by degradation), or ``synth:`` / ``synth:N`` (the on-the-fly renderer, seen as a virtual
-dataset of N items whose item i is rendered from its own seed). All are concatenated.
+dataset of N items -- ``data.synth_size`` by default -- whose item i is rendered from its own seed).
+All are concatenated; ``PATH@K`` repeats a source K times (an image folder then gets K different
+degradations of each crop), which sets the mix, e.g. ``--data synth:200000 --data real/iiit5k@20``.
 
 The order is a pure function of (seed, step): the sample stream is the concatenation of per-epoch
 permutations; global batch ``s`` is stream positions ``[s*B, (s+1)*B)``; rank r takes every W-th of
@@ -123,21 +125,38 @@ def _check_sample(sample: dict[str, Any], source: str) -> None:
             raise ValueError(f"{source}: sample {key!r} should be {shape}, got {got}")
 
 
-def open_source(spec: str, data_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
-    """One training source: ``synth:[N]``, an LMDB folder or an image folder with labels.tsv."""
+def _parse_spec(spec: str) -> tuple[str, int]:
+    """``PATH@K`` -> (PATH, K): the source repeated K times (image folders: K different degradations)."""
+    path, sep, times = spec.rpartition("@")
+    if sep and times.isdigit() and path:
+        if int(times) < 1:
+            raise ValueError(f"data source {spec!r}: the repeat count after '@' must be >= 1")
+        return path, int(times)
+    return spec, 1
+
+
+def open_source(spec: str, synth_size: int = 1_000_000, level: str = "",
+                synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
+    """One training source (see the module docstring); fails with a message naming ``spec``."""
     import sgenet.data as sdata
 
-    options = dict(data_options or {})
-    if spec.startswith("synth:"):
-        size_text = spec[len("synth:"):].strip()
-        size = int(float(size_text)) if size_text else int(options.pop("synth_size", 100_000))
-        options.pop("synth_size", None)
-        dataset = sdata.open_dataset("synth:", size=size, seed=seed, **options.get("synth", {}))
-    else:
-        path = Path(spec)
-        if not path.exists():
-            raise FileNotFoundError(f"dataset not found: {spec}")
-        dataset = sdata.open_dataset(str(path))
+    path, times = _parse_spec(spec)
+    parts: list[Dataset] = []
+    for k in range(times):
+        if path == "synth" or path.startswith("synth:"):
+            size_text = path[len("synth"):].lstrip(":").strip()
+            try:
+                size = int(float(size_text)) if size_text else synth_size
+            except ValueError:
+                raise ValueError(f"data source {spec!r}: expected synth: or synth:N") from None
+            options = {"level": level or "mix", **(synth_options or {})}
+            # map-style and deterministic per index: resumable and shardable like any other source
+            parts.append(sdata.SyntheticDataset(size, seed=seed + k, **options))
+        else:
+            if not Path(path).exists():
+                raise FileNotFoundError(f"dataset not found: {path}")
+            parts.append(sdata.open_dataset(path, level=level or None, seed=seed + k))
+    dataset = parts[0] if times == 1 else ConcatDataset(parts)
     try:
         size = len(dataset)  # type: ignore[arg-type]
     except TypeError as exc:
@@ -148,13 +167,12 @@ def open_source(spec: str, data_options: dict[str, Any] | None = None, seed: int
     return dataset
 
 
-def build_train_set(sources: Sequence[str], synth_size: int = 100_000,
+def build_train_set(sources: Sequence[str], synth_size: int = 1_000_000, level: str = "",
                     synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
     if not sources:
         raise ValueError("no training data: pass --data PATH (LMDB, image folder, synth:) "
                          "or set data.train")
-    datasets = [open_source(s, {"synth_size": synth_size, "synth": synth_options or {}}, seed=seed)
-                for s in sources]
+    datasets = [open_source(s, synth_size, level, synth_options, seed=seed) for s in sources]
     return datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
 
 

@@ -66,10 +66,11 @@ class Trainer:
         if run.threads > 0:
             torch.set_num_threads(run.threads)
         # Everything that can fail on bad input happens before any training work.
-        self.train_set = build_train_set(cfg.data.train, cfg.data.synth_size, cfg.data.synth, seed=run.seed)
+        d = cfg.data
+        self.train_set = build_train_set(d.train, d.synth_size, d.level, d.synth, seed=run.seed)
         self.val_set = None
-        if cfg.data.val:
-            self.val_set = build_train_set([cfg.data.val], seed=run.seed + 1)
+        if d.val:  # fixed seed: the same validation items whatever the training seed
+            self.val_set = build_train_set([d.val], d.synth_size, d.level, d.synth, seed=999_999)
         sdist.init_distributed(self.device)
         self.is_main = self.dist.is_main
         seed = run.seed + self.dist.rank  # per-rank streams for dropout etc.; data order is global
