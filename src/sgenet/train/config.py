@@ -75,6 +75,7 @@ class RunConfig:
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
     log_every: int = 20
     val_every: int = 1000
+    val_at_start: bool = False  # validate once before the first step (also when resuming)
     ckpt_every: int = 500
     sample_every: int = 1000  # LR | SR | HR grids in RUN_DIR/samples (0 = off)
     keep_last: int = 3  # checkpoints kept besides best.pt

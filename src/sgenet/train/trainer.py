@@ -244,6 +244,8 @@ class Trainer:
         window = {"loss": 0.0, "n": 0, "data_s": 0.0, "compute_s": 0.0, "samples": 0}
         parts_sum: dict[str, float] = {}
         try:
+            if run.val_at_start and self.val_set is not None and self.step < run.max_steps:
+                self.run_validation()
             while self.step < run.max_steps:
                 t0 = time.perf_counter()
                 batch = self.to_device(next(loader))
@@ -274,15 +276,21 @@ class Trainer:
                             f"{run.max_bad_steps}) at step {self.step}; stopped. The last good checkpoint "
                             f"is {self.ckpt.latest() or 'none (no checkpoint was written yet)'}")
                 self._after_step(window, parts_sum)
+            return self.finish()
         finally:
             self.logger.close()
-        return self.finish()
 
     def _after_step(self, window: dict[str, float], parts_sum: dict[str, float]) -> None:
         run, step = self.cfg.run, self.step
         last = step >= run.max_steps
         if step % run.log_every == 0 or last:
             steps = max(1.0, window["samples"] / self.cfg.data.batch_size)
+            if self.dist.enabled:  # log the loss of the global batch, not rank 0's share
+                keys = sorted(parts_sum)
+                t = sdist.all_reduce_sum(torch.tensor([window["loss"], *(parts_sum[k] for k in keys)],
+                                                      dtype=torch.float64, device=self.device))
+                window["loss"] = float(t[0]) / self.dist.world_size
+                parts_sum.update({k: float(v) / self.dist.world_size for k, v in zip(keys, t[1:])})
             n = max(1, window["n"])
             metrics = {"train/loss": window["loss"] / n if window["n"] else float("nan"),
                        **{f"train/{k}": v / n for k, v in parts_sum.items()},
@@ -296,24 +304,43 @@ class Trainer:
             self.logger.progress(step, {"loss": metrics["train/loss"], "samples/s": metrics["samples_per_s"]})
             window.update(loss=0.0, n=0, data_s=0.0, compute_s=0.0, samples=0)
             parts_sum.clear()
-        is_best = False
-        if self.val_set is not None and (step % run.val_every == 0 or last):
-            metrics = self.validate()
-            value = metrics.get(self.best_key)
-            if value is not None and math.isfinite(value) and self._improves(value):
-                self.best, is_best = value, True
-            self.logger.log(step, metrics)
-            self.logger.message(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        is_best = self.val_set is not None and (step % run.val_every == 0 or last) and self.run_validation()
         if step % run.ckpt_every == 0 or last or is_best:
             self.save(is_best=is_best)
+
+    def run_validation(self) -> bool:
+        """Validate, log, and return whether the metric is the best so far (updates ``self.best``)."""
+        metrics = self.validate()
+        value = metrics.get(self.best_key)
+        is_best = value is not None and math.isfinite(value) and self._improves(value)
+        if is_best:
+            self.best = value
+        self.logger.log(self.step, metrics)
+        self.logger.message(f"step {self.step}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        return is_best
 
     def _improves(self, value: float) -> bool:
         if self.best is None:
             return True
         return value > self.best if self.best_mode == "max" else value < self.best
 
+    def replica_diff(self) -> float:
+        """Largest |difference| between this rank's parameters and rank 0's (0.0 when not distributed)."""
+        if not self.dist.enabled:
+            return 0.0
+        flat = torch.cat([p.detach().reshape(-1).float() for p in self.model.parameters()])
+        ref = flat.clone()
+        dist.broadcast(ref, src=0)
+        diff = (flat - ref).abs().max().reshape(1)
+        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+        return float(diff)
+
     def finish(self) -> Path:
         path = self.run_dir / "final.safetensors"
+        if self.dist.enabled:
+            diff = self.replica_diff()
+            self.logger.log(self.step, {"ddp/max_replica_diff": diff, "ddp/world_size": self.dist.world_size})
+            self.logger.message(f"DDP replicas: max parameter difference to rank 0 = {diff:g}")
         if self.is_main:
             save_weights(self.model, path, self.export_name(), self.cfg.model.kwargs)
             self.logger.message(f"final weights: {path}")
