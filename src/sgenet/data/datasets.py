@@ -85,14 +85,8 @@ class TextZoomLMDB(_SkippingDataset):
         super().__init__()
         self.root = Path(root)
         self.name = str(self.root)
-        self._env = None
-        self._pid = None
-        env = open_env(self.root)
-        try:
-            with env.begin() as txn:
-                self.indices = self._index(txn)
-        finally:
-            env.close()
+        with open_env(self.root).begin() as txn:
+            self.indices = self._index(txn)
 
     def _index(self, txn) -> list[int]:
         raw = txn.get(NUM_KEY)
@@ -127,9 +121,7 @@ class TextZoomLMDB(_SkippingDataset):
         return good
 
     def _txn(self):
-        if self._env is None or self._pid != os.getpid():  # one environment per process (fork-safe)
-            self._env, self._pid = open_env(self.root), os.getpid()
-        return self._env.begin(buffers=False)
+        return open_env(self.root).begin(buffers=False)  # shared per process, reopened after fork
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -146,11 +138,6 @@ class TextZoomLMDB(_SkippingDataset):
     def _load(self, index: int) -> Sample:
         lr, hr, label = self.read(index)
         return make_sample(lr, hr, label)
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_env"] = None
-        return state
 
 
 class ImageFolderDataset(_SkippingDataset):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -27,7 +28,7 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 REQUIRED_CHARS = string.ascii_letters + string.digits
 # Characters the word sampler may use beyond alphanumerics; coverage is recorded per font.
 EXTRA_CHARS = "&'-.,:!?$%@#/()+"
-_CHECK_VERSION = 2
+_CHECK_VERSION = 3
 _PROBE_SIZE = 24
 _MISSING = "\U0010fffd"  # a private-use code point no Latin font maps: renders as .notdef
 
@@ -87,8 +88,15 @@ def _glyph_signature(font: ImageFont.FreeTypeFont, ch: str) -> bytes | None:
     return data if any(data) else None
 
 
-def check_font(path: str | os.PathLike) -> tuple[bool, str, str]:
-    """Check one font file: ``(ok, reason, extra_chars_covered)``.
+class FontCheck(NamedTuple):
+    ok: bool
+    reason: str
+    extra: str = ""  # characters of EXTRA_CHARS the face draws
+    caps_only: bool = False  # lower-case letters draw as capitals (small caps / titling faces)
+
+
+def check_font(path: str | os.PathLike) -> FontCheck:
+    """Check one font file.
 
     ``ok`` needs a distinct, non-empty glyph for every character of ``[A-Za-z0-9]``; a glyph equal to
     the font's ``.notdef`` bitmap counts as missing.
@@ -96,28 +104,29 @@ def check_font(path: str | os.PathLike) -> tuple[bool, str, str]:
     try:
         font = ImageFont.truetype(str(path), _PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
     except (OSError, ValueError) as exc:
-        return False, f"unreadable: {exc}", ""
+        return FontCheck(False, f"unreadable: {exc}")
     try:
         notdef = _glyph_signature(font, _MISSING)
         missing = []
-        sigs = set()
+        sigs: dict[str, bytes] = {}
         for ch in REQUIRED_CHARS:
             sig = _glyph_signature(font, ch)
             if sig is None or sig == notdef:
                 missing.append(ch)
             else:
-                sigs.add(sig)
+                sigs[ch] = sig
         if missing:
-            return False, f"lacks glyphs {''.join(missing[:12])!r}", ""
+            return FontCheck(False, f"lacks glyphs {''.join(missing[:12])!r}")
         # many identical glyphs: a box/symbol font (caps-only faces, 36 distinct, are fine)
-        if len(sigs) < len(REQUIRED_CHARS) * 0.5:
-            return False, "glyphs are not distinct", ""
+        if len(set(sigs.values())) < len(REQUIRED_CHARS) * 0.5:
+            return FontCheck(False, "glyphs are not distinct")
         extra = "".join(
             ch for ch in EXTRA_CHARS if (s := _glyph_signature(font, ch)) is not None and s != notdef
         )
-        return True, "ok", extra
+        same_case = sum(sigs[c] == sigs[c.upper()] for c in string.ascii_lowercase)
+        return FontCheck(True, "ok", extra, caps_only=same_case >= 13)
     except (OSError, ValueError) as exc:
-        return False, f"render failed: {exc}", ""
+        return FontCheck(False, f"render failed: {exc}")
 
 
 def _fingerprint(path: Path) -> str:
@@ -132,6 +141,7 @@ def _fingerprint(path: Path) -> str:
 class FontFace:
     path: str
     charset: str  # every character this face can draw (alnum + covered extras)
+    caps_only: bool = False
 
 
 def _cache_dir() -> Path:
@@ -162,16 +172,16 @@ def scan_fonts(
     if use_cache and cache.is_file():
         try:
             data = json.loads(cache.read_text())
-            return [FontFace(d["path"], d["charset"]) for d in data["faces"]]
+            return [FontFace(d["path"], d["charset"], d.get("caps", False)) for d in data["faces"]]
         except (OSError, ValueError, KeyError):
             pass
     faces, prints, rejected = [], set(), 0
     for f in files:
-        ok, reason, extra = check_font(f)
-        if not ok:
+        result = check_font(f)
+        if not result.ok:
             rejected += 1
             if verbose:
-                print(f"skip {f}: {reason}")
+                print(f"skip {f}: {result.reason}")
             continue
         try:
             fp = _fingerprint(f)
@@ -180,13 +190,14 @@ def scan_fonts(
         if fp in prints:
             continue
         prints.add(fp)
-        faces.append(FontFace(str(f), REQUIRED_CHARS + extra))
+        faces.append(FontFace(str(f), REQUIRED_CHARS + result.extra, result.caps_only))
     if use_cache:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".tmp{os.getpid()}")
             tmp.write_text(json.dumps({"dirs": [str(d) for d in dirs], "rejected": rejected,
-                                       "faces": [{"path": x.path, "charset": x.charset} for x in faces]}))
+                                       "faces": [{"path": x.path, "charset": x.charset, "caps": x.caps_only}
+                                                 for x in faces]}))
             os.replace(tmp, cache)
         except OSError:
             pass
@@ -211,10 +222,11 @@ class FontLibrary:
     def from_dirs(
         cls,
         dirs: Iterable[str | os.PathLike] | None = None,
-        include_default: bool = True,
+        system: bool = True,
+        package: bool = True,
         use_cache: bool = True,
     ) -> FontLibrary:
-        """Scan ``dirs`` plus (unless ``include_default=False``) the package pack and system folders.
+        """Scan ``dirs`` plus the package font pack (``package``) and system folders (``system``).
 
         A named folder that is missing, empty, or has no usable font raises an error naming it.
         """
@@ -226,7 +238,7 @@ class FontLibrary:
                 raise ValueError(f"fonts folder {d} holds no .ttf/.otf/.ttc files")
             if not scan_fonts([d], use_cache=use_cache):
                 raise ValueError(f"no font in fonts folder {d} draws all of [A-Za-z0-9]")
-        all_dirs = (default_font_dirs() if include_default else []) + extra
+        all_dirs = (package_font_dirs() if package else []) + (system_font_dirs() if system else []) + extra
         return cls(scan_fonts(all_dirs, use_cache=use_cache))
 
     def __len__(self) -> int:
@@ -244,12 +256,10 @@ class FontLibrary:
 
 
 @lru_cache(maxsize=8)
-def _library(dirs_key: tuple[str, ...], include_default: bool) -> FontLibrary:
-    return FontLibrary.from_dirs(list(dirs_key), include_default=include_default)
+def _library(dirs_key: tuple[str, ...], system: bool) -> FontLibrary:
+    return FontLibrary.from_dirs(list(dirs_key), system=system)
 
 
-def get_font_library(
-    dirs: Sequence[str | os.PathLike] | None = None, include_default: bool = True
-) -> FontLibrary:
-    """Process-wide cached :class:`FontLibrary` (default folders plus ``dirs``)."""
-    return _library(tuple(str(d) for d in dirs or ()), include_default)
+def get_font_library(dirs: Sequence[str | os.PathLike] | None = None, system: bool = True) -> FontLibrary:
+    """Process-wide cached :class:`FontLibrary`: the font pack, ``dirs`` and (``system``) system fonts."""
+    return _library(tuple(str(d) for d in dirs or ()), system)

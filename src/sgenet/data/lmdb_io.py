@@ -43,12 +43,30 @@ def is_lmdb_dir(path: str | os.PathLike) -> bool:
     return (Path(path) / "data.mdb").is_file()
 
 
+_ENVS: dict[tuple[str, int], lmdb.Environment] = {}
+
+
 def open_env(path: str | os.PathLike) -> lmdb.Environment:
-    """Open an LMDB folder read-only the way the TextZoom loaders do."""
+    """Open an LMDB folder read-only the way the TextZoom loaders do.
+
+    LMDB allows one environment per file and process, so environments are shared per (path, pid).
+    """
     path = Path(path)
     if not is_lmdb_dir(path):
         raise FileNotFoundError(f"no LMDB database (data.mdb) in {path}")
-    return lmdb.open(str(path), max_readers=126, readonly=True, lock=False, readahead=False, meminit=False)
+    key = (str(path.resolve()), os.getpid())
+    env = _ENVS.get(key)
+    if env is None:
+        env = lmdb.open(str(path), max_readers=126, readonly=True, lock=False, readahead=False, meminit=False)
+        _ENVS[key] = env
+    return env
+
+
+def close_env(path: str | os.PathLike) -> None:
+    """Close this process's shared read-only environment of ``path`` (if open)."""
+    env = _ENVS.pop((str(Path(path).resolve()), os.getpid()), None)
+    if env is not None:
+        env.close()
 
 
 class LMDBWriter:
@@ -92,6 +110,7 @@ class LMDBWriter:
         self.env.sync()
         self.env.close()
         if self.path.exists() and self.overwrite:
+            close_env(self.path)
             shutil.rmtree(self.path)
         os.replace(self.tmp, self.path)
         return self.path

@@ -161,6 +161,8 @@ def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tupl
         text = "".join(ch for ch in text if ch.isascii() and ch.isalnum()) or "A"
         face = fonts.pick(text, rng)
         assert face is not None  # every face covers [A-Za-z0-9]
+    if face.caps_only:  # the label must say what is drawn
+        text = text.upper()
     size = int(rng.choice(FONT_SIZES))
     masks, text_h = _text_masks(text, face.path, size, rng)
     masks = np.asarray(_warp(masks, rng, text_h))

@@ -21,17 +21,20 @@ def _rank_world() -> tuple[int, int]:
 
 
 class _SynthBase:
-    def __init__(self, seed: int, level: str, font_dirs: Sequence[str | os.PathLike] | None):
+    def __init__(self, seed: int, level: str, font_dirs: Sequence[str | os.PathLike] | None,
+                 system_fonts: bool = True):
         if level not in LEVEL_CHOICES:
             raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
         self.seed, self.level = int(seed), level
         self.font_dirs = None if font_dirs is None else [str(d) for d in font_dirs]
+        self.system_fonts = system_fonts
         self._synth: Synthesizer | None = None
 
     @property
     def synth(self) -> Synthesizer:
         if self._synth is None:  # built lazily in each worker process (fonts come from the scan cache)
-            self._synth = Synthesizer(self.seed, self.level, font_dirs=self.font_dirs)
+            self._synth = Synthesizer(self.seed, self.level, font_dirs=self.font_dirs,
+                                      system_fonts=self.system_fonts)
         return self._synth
 
     def sample(self, index: int) -> Sample:
@@ -48,8 +51,8 @@ class SyntheticDataset(_SynthBase, Dataset):
     """``num`` synthetic pairs; item ``i`` is the same on every machine with the same fonts."""
 
     def __init__(self, num: int, seed: int = 0, level: str = "mix",
-                 font_dirs: Sequence[str | os.PathLike] | None = None):
-        super().__init__(seed, level, font_dirs)
+                 font_dirs: Sequence[str | os.PathLike] | None = None, system_fonts: bool = True):
+        super().__init__(seed, level, font_dirs, system_fonts)
         if num <= 0:
             raise ValueError(f"num must be positive, got {num}")
         self.num = int(num)
@@ -73,8 +76,9 @@ class SyntheticStream(_SynthBase, IterableDataset):
     """
 
     def __init__(self, seed: int = 0, level: str = "mix", length: int | None = None,
-                 font_dirs: Sequence[str | os.PathLike] | None = None, start: int = 0):
-        super().__init__(seed, level, font_dirs)
+                 font_dirs: Sequence[str | os.PathLike] | None = None, start: int = 0,
+                 system_fonts: bool = True):
+        super().__init__(seed, level, font_dirs, system_fonts)
         if length is not None and length <= 0:
             raise ValueError(f"length must be positive, got {length}")
         self.length, self.start, self.epoch = length, int(start), 0

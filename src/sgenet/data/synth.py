@@ -26,7 +26,8 @@ class SynthPair:
 class Synthesizer:
     """Makes pair ``index`` of the synthetic set defined by ``seed`` and ``level``.
 
-    Fonts default to the package font pack plus system folders (plus ``font_dirs``); the scan is cached.
+    Fonts: the package font pack, ``font_dirs`` and, with ``system_fonts``, the system font folders
+    (the scan is cached). Pair ``i`` is identical wherever the same fonts are available.
     """
 
     def __init__(
@@ -35,12 +36,12 @@ class Synthesizer:
         level: str = "mix",
         font_dirs: Sequence[str | os.PathLike] | None = None,
         fonts: FontLibrary | None = None,
-        include_default_fonts: bool = True,
+        system_fonts: bool = True,
     ):
         if level not in LEVEL_CHOICES:
             raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
         self.seed, self.level = int(seed), level
-        self.fonts = fonts or get_font_library(font_dirs, include_default=include_default_fonts)
+        self.fonts = fonts or get_font_library(font_dirs, system=system_fonts)
         self.text = TextSampler()
 
     def render_hr(self, index: int) -> tuple[str, Image.Image]:

@@ -1,0 +1,51 @@
+"""Contact sheets of LR/HR pairs with their labels (for ``sgenet data show`` and the docs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from sgenet.imaging import HR_SIZE, tensor_to_pil
+
+
+def sample_images(dataset, index: int) -> tuple[Image.Image, Image.Image, str]:
+    """``(lr, hr, label)`` PIL images of one item: raw images when the dataset offers ``read``."""
+    if hasattr(dataset, "read"):
+        try:
+            return dataset.read(index)
+        except (OSError, ValueError):
+            pass
+    s = dataset[index]
+    return tensor_to_pil(s["lr"]), tensor_to_pil(s["hr"]), s["label"]
+
+
+def contact_sheet(
+    items: Sequence[tuple[Image.Image, Image.Image, str]], cols: int = 3, scale: int = 1,
+    titles: tuple[str, str] = ("LR", "HR"),
+) -> Image.Image:
+    """Grid of ``[LR (bicubic to 128x32) | HR | label]`` cells, ``scale``-times enlarged (nearest)."""
+    if not items:
+        raise ValueError("nothing to draw")
+    cw, ch = HR_SIZE[0] * scale, HR_SIZE[1] * scale
+    font = ImageFont.load_default()
+    label_h, gap = 12, 6
+    cell_w, cell_h = 2 * cw + gap, ch + label_h + gap
+    cols = max(1, min(cols, len(items)))
+    rows = (len(items) + cols - 1) // cols
+    head = 14
+    sheet = Image.new("RGB", (cols * (cell_w + 2 * gap), head + rows * cell_h + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c in range(cols):
+        x = c * (cell_w + 2 * gap) + gap
+        draw.text((x, 1), titles[0], fill=(90, 90, 90), font=font)
+        draw.text((x + cw + gap, 1), titles[1], fill=(90, 90, 90), font=font)
+    for k, (lr, hr, label) in enumerate(items):
+        r, c = divmod(k, cols)
+        x, y = c * (cell_w + 2 * gap) + gap, head + r * cell_h
+        sheet.paste(lr.convert("RGB").resize(HR_SIZE, Image.BICUBIC).resize((cw, ch), Image.NEAREST), (x, y))
+        sheet.paste(hr.convert("RGB").resize(HR_SIZE, Image.BICUBIC).resize((cw, ch), Image.NEAREST),
+                    (x + cw + gap, y))
+        text = label if len(label) <= 40 else label[:37] + "..."
+        draw.text((x, y + ch + 1), text.encode("ascii", "replace").decode(), fill=(0, 0, 0), font=font)
+    return sheet
