@@ -20,6 +20,48 @@ from sgenet.train.checkpoint import _atomic, atomic_write_text
 log = logging.getLogger("sgenet.train")
 
 
+class StepStats:
+    """Accumulates losses and timings between two log steps; :meth:`flush` turns them into metrics."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss, self.n, self.steps, self.data_s, self.compute_s = 0.0, 0, 0, 0.0, 0.0
+        self.parts: dict[str, float] = {}
+
+    def add(self, applied: bool, loss: float, parts: dict[str, float], data_s: float,
+            compute_s: float) -> None:
+        self.steps += 1
+        self.data_s += data_s
+        self.compute_s += compute_s
+        if applied:
+            self.loss += loss
+            self.n += 1
+            for k, v in parts.items():
+                self.parts[k] = self.parts.get(k, 0.0) + v
+
+    def flush(self, world_size: int = 1, device: torch.device | None = None) -> dict[str, float]:
+        """Mean losses (of the global batch under DDP: every rank must call this) and throughput."""
+        loss, parts = self.loss, dict(self.parts)
+        if world_size > 1:
+            from sgenet.distributed import all_reduce_sum
+
+            keys = sorted(parts)
+            t = all_reduce_sum(torch.tensor([loss, *(parts[k] for k in keys)], dtype=torch.float64,
+                                            device=device))
+            loss = float(t[0]) / world_size
+            parts = {k: float(v) / world_size for k, v in zip(keys, t[1:])}
+        n, steps = max(1, self.n), max(1, self.steps)
+        metrics = {"train/loss": loss / n if self.n else float("nan"),
+                   **{f"train/{k}": v / n for k, v in parts.items()},
+                   "samples_per_s": steps * self.batch_size / max(self.data_s + self.compute_s, 1e-9),
+                   "data_s_per_step": self.data_s / steps, "compute_s_per_step": self.compute_s / steps}
+        self.reset()
+        return metrics
+
+
 class RunLogger:
     """Writes metrics rows and images under ``run_dir``; every method is a no-op when not ``enabled``."""
 

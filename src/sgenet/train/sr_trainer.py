@@ -100,7 +100,7 @@ class SRTrainer(Trainer):
         self._last_batch = batch
         return super().train_step(batch)
 
-    def _after_step(self, window, parts_sum) -> None:
+    def _after_step(self, stats) -> None:
         run = self.cfg.run
         if self.is_main and run.sample_every > 0 and self._last_batch is not None and (
                 self.step % run.sample_every == 0 or self.step >= run.max_steps):
@@ -110,7 +110,7 @@ class SRTrainer(Trainer):
                 sr = self.model(batch["lr"][:8])
             self.logger.save_samples(self.step, batch["lr"][:8].cpu(), as_rgb01(sr).cpu(),
                                      batch["hr"][:8].cpu())
-        super()._after_step(window, parts_sum)
+        super()._after_step(stats)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:

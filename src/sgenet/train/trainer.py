@@ -25,7 +25,7 @@ from sgenet.models.registry import save_weights
 from sgenet.train.checkpoint import CheckpointManager, capture_rng, restore_rng
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
-from sgenet.train.logging import RunLogger
+from sgenet.train.logging import RunLogger, StepStats
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
 
@@ -207,10 +207,12 @@ class Trainer:
             sync_ctx = (self.step_module.no_sync() if self.dist.enabled and i < len(micro) - 1
                         and hasattr(self.step_module, "no_sync") else _nullcontext())
             with sync_ctx:
-                with self.autocast():
-                    outputs = self.step_module(self.inputs(mb))
-                    loss, mb_parts = self.loss(outputs, mb)
-                bad = not bool(torch.isfinite(loss.detach()).all())
+                x = self.inputs(mb)
+                bad = not bool(torch.isfinite(x).all())  # the models reject non-finite input
+                if not bad:
+                    with self.autocast():
+                        loss, mb_parts = self.loss(self.step_module(x), mb)
+                    bad = not bool(torch.isfinite(loss.detach()).all())
                 if self.dist.enabled:
                     bad = _any_rank(bad, self.device)
                 if bad:
@@ -241,8 +243,7 @@ class Trainer:
         sampler = StepBatchSampler(len(self.train_set), cfg.data.batch_size, run.seed, self.dist.rank,
                                    self.dist.world_size, start_step=self.step)
         loader = iter(make_train_loader(self.train_set, sampler, cfg.data.num_workers))
-        window = {"loss": 0.0, "n": 0, "data_s": 0.0, "compute_s": 0.0, "samples": 0}
-        parts_sum: dict[str, float] = {}
+        stats = StepStats(cfg.data.batch_size)
         try:
             if run.val_at_start and self.val_set is not None and self.step < run.max_steps:
                 self.run_validation()
@@ -256,15 +257,9 @@ class Trainer:
                 if first:
                     self.compile_seconds = t2 - t1
                     self.logger.message(f"first step (torch.compile) took {self.compile_seconds:.1f} s")
-                window["data_s"] += t1 - t0
-                window["compute_s"] += t2 - t1
-                window["samples"] += cfg.data.batch_size
+                stats.add(applied, loss, parts, t1 - t0, t2 - t1)
                 if applied:
                     self.bad_in_row = 0
-                    window["loss"] += loss
-                    window["n"] += 1
-                    for k, v in parts.items():
-                        parts_sum[k] = parts_sum.get(k, 0.0) + v
                 else:
                     self.bad_in_row += 1
                     self.skipped += 1
@@ -275,35 +270,20 @@ class Trainer:
                             f"{self.bad_in_row} consecutive non-finite steps (run.max_bad_steps="
                             f"{run.max_bad_steps}) at step {self.step}; stopped. The last good checkpoint "
                             f"is {self.ckpt.latest() or 'none (no checkpoint was written yet)'}")
-                self._after_step(window, parts_sum)
+                self._after_step(stats)
             return self.finish()
         finally:
             self.logger.close()
 
-    def _after_step(self, window: dict[str, float], parts_sum: dict[str, float]) -> None:
+    def _after_step(self, stats: StepStats) -> None:
         run, step = self.cfg.run, self.step
         last = step >= run.max_steps
         if step % run.log_every == 0 or last:
-            steps = max(1.0, window["samples"] / self.cfg.data.batch_size)
-            if self.dist.enabled:  # log the loss of the global batch, not rank 0's share
-                keys = sorted(parts_sum)
-                t = sdist.all_reduce_sum(torch.tensor([window["loss"], *(parts_sum[k] for k in keys)],
-                                                      dtype=torch.float64, device=self.device))
-                window["loss"] = float(t[0]) / self.dist.world_size
-                parts_sum.update({k: float(v) / self.dist.world_size for k, v in zip(keys, t[1:])})
-            n = max(1, window["n"])
-            metrics = {"train/loss": window["loss"] / n if window["n"] else float("nan"),
-                       **{f"train/{k}": v / n for k, v in parts_sum.items()},
-                       "lr": self.optimizer.param_groups[0]["lr"],
-                       "samples_per_s": window["samples"] / max(window["data_s"] + window["compute_s"], 1e-9),
-                       "data_s_per_step": window["data_s"] / steps,
-                       "compute_s_per_step": window["compute_s"] / steps,
-                       "skipped": self.skipped,
+            metrics = {**stats.flush(self.dist.world_size, self.device),
+                       "lr": self.optimizer.param_groups[0]["lr"], "skipped": self.skipped,
                        "epoch": step * self.cfg.data.batch_size / len(self.train_set)}
             self.logger.log(step, metrics)
             self.logger.progress(step, {"loss": metrics["train/loss"], "samples/s": metrics["samples_per_s"]})
-            window.update(loss=0.0, n=0, data_s=0.0, compute_s=0.0, samples=0)
-            parts_sum.clear()
         is_best = self.val_set is not None and (step % run.val_every == 0 or last) and self.run_validation()
         if step % run.ckpt_every == 0 or last or is_best:
             self.save(is_best=is_best)
