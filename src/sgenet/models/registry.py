@@ -109,7 +109,7 @@ def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) 
 
 
 def load_model(name_or_path: str | Path, pretrained: bool = True, **overrides: Any) -> nn.Module:
-    """A registered name (shipped weights when ``pretrained``) or a ``.safetensors`` file from ``save_weights``."""
+    """A registered name (shipped weights when ``pretrained``) or a ``save_weights`` ``.safetensors`` file."""
     path = Path(name_or_path)
     if path.suffix == ".safetensors" or path.exists():
         from safetensors import safe_open

@@ -1,0 +1,97 @@
+"""SGENet (ICASSP 2024): a small SR network guided by a CTC recognizer through visual-semantic alignment.
+
+SR branch: 9x9 conv + PReLU (shallow features) -> N guided residual blocks -> conv3x3 + BN ->
+global skip from the shallow features -> x2 PixelShuffle upsampler -> output conv -> tanh.
+Guidance branch: the recognizer (``textrec``) reads the bicubic-upsampled LR RGB (32 x 2W); its
+softmax distribution and the shallow features go through the alignment module, whose ``N x 64 x 16 x W``
+map is fused in every block. See ``docs/RESULTS.md`` ("Model size and speed") for the measured
+cost of the ``block="conv"`` (default, CPU-efficient) and ``block="gru"`` (official) variants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sgenet.models.alignment import VisualSemanticAlignment
+from sgenet.models.blocks import RecurrentResidualBlock, Upsampler
+from sgenet.models.layers import check_lr_input
+from sgenet.models.recognizer import TextRecognizer
+from sgenet.models.registry import register_model
+
+
+class SGENet(nn.Module):
+    """Scene text SR x2: ``N x C x 16 x W`` in [0, 1] -> ``N x C x 32 x 2W`` in [-1, 1].
+
+    Args:
+        in_channels: 4 (RGB + text mask, the TextZoom convention) or 3 (RGB only).
+        channels: width of the SR branch and of the alignment module (official: 64).
+        num_blocks: number of guided residual blocks (official: 2).
+        block: sequence mixer in each block, ``"conv"`` (CPU-efficient) or ``"gru"`` (official BiGRUs).
+        up_channels, out_kernel: upsampler width after PixelShuffle and output conv size (official 64, 9).
+        recognizer: keyword arguments of the guidance :class:`TextRecognizer`.
+        align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``).
+        guidance: ``False`` drops the guidance branch (ablation: a plain SR network).
+    """
+
+    scale = 2
+
+    def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
+                 up_channels: int = 64, out_kernel: int = 9, recognizer: dict[str, Any] | None = None,
+                 align: dict[str, Any] | None = None, guidance: bool = True) -> None:
+        super().__init__()
+        if in_channels not in (3, 4):
+            raise ValueError(f"in_channels must be 4 (RGB + mask) or 3 (RGB), got {in_channels}")
+        self.in_channels = in_channels
+        self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
+        self.recognizer = TextRecognizer(**(recognizer or {})) if guidance else None
+        self.alignment = VisualSemanticAlignment(dim=channels, **(align or {})) if guidance else None
+        guide = channels if guidance else None
+        self.blocks = nn.ModuleList(RecurrentResidualBlock(channels, block, guide) for _ in range(num_blocks))
+        self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
+        self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel)
+
+    def recognizer_input(self, lr: torch.Tensor) -> torch.Tensor:
+        """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient."""
+        rgb = lr[:, :3].detach()
+        return F.interpolate(rgb, scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+    def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(sr, text_logits)``: SR output and the guidance recognizer's raw ``N x T x 37`` logits."""
+        check_lr_input(lr, self.in_channels)
+        feat = self.shallow(lr)
+        logits = guide = None
+        if self.recognizer is not None:
+            logits = self.recognizer(self.recognizer_input(lr))
+            guide = self.alignment(feat, logits.float().softmax(dim=-1))
+        x = feat
+        for block in self.blocks:
+            x = block(x, guide)
+        x = feat + self.tail(x)
+        return torch.tanh(self.upsampler(x)), logits
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.forward_train(lr)[0]
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters split into ``sr`` (SR branch incl. fusion), ``guidance`` (alignment), ``recognizer``."""
+        rec = list(self.recognizer.parameters()) if self.recognizer is not None else []
+        align = list(self.alignment.parameters()) if self.alignment is not None else []
+        taken = {id(p) for p in rec + align}
+        sr = [p for p in self.parameters() if id(p) not in taken]
+        return {"sr": sr, "guidance": align, "recognizer": rec}
+
+
+@register_model
+def sgenet(**kwargs: Any) -> SGENet:
+    """SGENet, CPU-efficient default (``block="conv"``); pass ``block="gru"`` for the official blocks."""
+    return SGENet(**kwargs)
+
+
+@register_model
+def sgenet_gru(**kwargs: Any) -> SGENet:
+    """SGENet with the official layers: BiGRU blocks, 64-channel upsampler, 9x9 output conv."""
+    return SGENet(**{"block": "gru", "up_channels": 64, "out_kernel": 9, **kwargs})
