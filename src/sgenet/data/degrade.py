@@ -11,10 +11,11 @@ numpy Generator passed in, so ``rng_for(seed, index)`` makes every sample reprod
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from sgenet.imaging import HR_SIZE, LR_SIZE
 
@@ -78,33 +79,44 @@ def _motion_kernel(length: float, angle: float) -> np.ndarray:
     return k / k.sum()
 
 
-def blur_kernel(spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
-    """Compose Gaussian, defocus and motion blur into one normalised kernel."""
-    kernel = _gauss_kernel(rng.uniform(*spec.gauss))
+def blur_kernels(spec: LevelSpec, rng: np.random.Generator) -> tuple[float, list[np.ndarray]]:
+    """Gaussian sigma and (randomly) defocus and motion kernels, applied one after another."""
+    sigma = float(rng.uniform(*spec.gauss))
+    kernels = []
     if rng.random() < spec.defocus[0]:
-        kernel = _convolve_kernels(kernel, _disk_kernel(rng.uniform(*spec.defocus[1:])))
+        kernels.append(_disk_kernel(rng.uniform(*spec.defocus[1:])))
     if rng.random() < spec.motion[0]:
-        motion = _motion_kernel(rng.uniform(*spec.motion[1:]), rng.uniform(0, np.pi))
-        kernel = _convolve_kernels(kernel, motion)
-    return kernel
+        kernels.append(_motion_kernel(rng.uniform(*spec.motion[1:]), rng.uniform(0, np.pi)))
+    return sigma, kernels
 
 
-def _convolve_kernels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    h, w = a.shape[0] + b.shape[0] - 1, a.shape[1] + b.shape[1] - 1
-    out = np.fft.irfft2(np.fft.rfft2(a, (h, w)) * np.fft.rfft2(b, (h, w)), (h, w))
-    out = np.clip(out, 0, None)
-    return out / out.sum()
+def _fast_len(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n (FFT sizes without large prime factors)."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
-def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """``H x W x C`` image convolved with a 2-D kernel, edges replicated (FFT)."""
-    kh, kw = kernel.shape
-    ph, pw = kh // 2, kw // 2
-    padded = np.pad(img, ((ph, ph), (pw, pw), (0, 0)), mode="edge")
-    shape = padded.shape[:2]
-    spec = np.fft.rfft2(padded, axes=(0, 1)) * np.fft.rfft2(kernel, shape)[..., None]
+def convolve(img: np.ndarray, kernels: Sequence[np.ndarray]) -> np.ndarray:
+    """``H x W x C`` image convolved with a chain of 2-D kernels (edges replicated; one FFT pair)."""
+    ry = sum(k.shape[0] // 2 for k in kernels)
+    rx = sum(k.shape[1] // 2 for k in kernels)
+    padded = np.pad(img.astype(np.float32, copy=False), ((ry, ry), (rx, rx), (0, 0)), mode="edge")
+    shape = (_fast_len(padded.shape[0]), _fast_len(padded.shape[1]))
+    spec = np.fft.rfft2(padded, shape, axes=(0, 1))
+    for k in kernels:
+        spec *= np.fft.rfft2(k.astype(np.float32), shape)[..., None]
     full = np.fft.irfft2(spec, shape, axes=(0, 1))
-    return full[kh - 1:kh - 1 + img.shape[0], kw - 1:kw - 1 + img.shape[1]]
+    return full[2 * ry:2 * ry + img.shape[0], 2 * rx:2 * rx + img.shape[1]]
 
 
 def _misalign(img: Image.Image, spec: LevelSpec, rng: np.random.Generator) -> Image.Image:
@@ -116,8 +128,8 @@ def _misalign(img: Image.Image, spec: LevelSpec, rng: np.random.Generator) -> Im
     cx, cy = w / 2, h / 2
     # inverse map: output (x, y) -> input
     coeffs = (ca, -sa, cx - ca * cx + sa * cy + dx, sa, ca, cy - sa * cx - ca * cy + dy)
-    fill = tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0))
-    return img.transform(img.size, Image.AFFINE, coeffs, Image.BICUBIC, fillcolor=fill)
+    fill = img.resize((1, 1), Image.BOX).getpixel((0, 0))
+    return img.transform(img.size, Image.AFFINE, coeffs, Image.BILINEAR, fillcolor=fill)
 
 
 _RESAMPLE = (Image.BICUBIC, Image.BILINEAR, Image.BOX, Image.LANCZOS, Image.NEAREST, Image.HAMMING)
@@ -173,8 +185,11 @@ def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Imag
     if hr.size != HR_SIZE:
         hr = hr.resize(HR_SIZE, Image.BICUBIC)
     img = _misalign(hr, spec, rng)
-    arr = np.asarray(img, np.float32) / 255.0
-    arr = convolve(arr, blur_kernel(spec, rng))
+    sigma, kernels = blur_kernels(spec, rng)
+    if not kernels:  # Gaussian only: PIL's blur is much cheaper than an FFT
+        arr = np.asarray(img.filter(ImageFilter.GaussianBlur(sigma)), np.float32) / 255.0
+    else:
+        arr = convolve(np.asarray(img, np.float32) / 255.0, [_gauss_kernel(sigma), *kernels])
     lr = np.asarray(_downsample(arr, spec, rng), np.float32) / 255.0
     lr = _noise(_color_shift(lr, spec, rng), spec, rng)
     lr_img = Image.fromarray((np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")

@@ -1,0 +1,113 @@
+"""Throughput and peak memory of ``sgenet synth`` (pairs per second per core), plus a per-stage split.
+
+Runs the real command in a subprocess (fonts scanned beforehand, so the cache is warm) several times
+and prints medians. Peak memory is the largest summed RSS of the process tree, sampled every 50 ms.
+
+    .venv/bin/python bench/bench_synth.py --num 3000 --workers 1 2 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Summed VmRSS (MB) of ``pid`` and its descendants, read from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
+def run_synth(num: int, workers: int, extra: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak tree RSS (MB) of one ``sgenet synth`` run."""
+    out = Path(tempfile.mkdtemp(prefix="bench_synth_")) / "db"
+    cmd = [sys.executable, "-m", "sgenet.cli.main", "synth", "--out", str(out), "--num", str(num),
+           "--workers", str(workers), "--quiet", "--seed", "1", *extra]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    shutil.rmtree(out.parent, ignore_errors=True)
+    if proc.returncode:
+        raise SystemExit(f"sgenet synth failed with exit code {proc.returncode}")
+    return wall, peak
+
+
+def stage_split(n: int = 300) -> dict[str, float]:
+    """Median milliseconds per pair of each stage, in this process (1 thread)."""
+    import numpy as np
+
+    from sgenet.data.degrade import degrade, rng_for
+    from sgenet.data.lmdb_io import encode_png
+    from sgenet.data.synth import Synthesizer
+
+    synth = Synthesizer(seed=1)
+    synth(0)
+    hrs = [synth.render_hr(i)[1] for i in range(n)]
+    lrs = [degrade(h, "mix", rng_for(1, i)) for i, h in enumerate(hrs)]
+
+    def per_item(fn, items) -> float:
+        times = [timeit.timeit(lambda x=x: fn(x), number=1) for x in items]
+        return 1e3 * float(np.median(times))
+
+    return {
+        "render (text, warp, background, composite, resize)": per_item(synth.render_hr, range(n, 2 * n)),
+        "degrade": per_item(lambda ih: degrade(ih[1], "mix", rng_for(1, ih[0])), list(enumerate(hrs))),
+        "PNG encode HR + LR": per_item(lambda p: (encode_png(p[0]), encode_png(p[1])), list(zip(hrs, lrs))),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--num", type=int, default=3000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-system-fonts", action="store_true", help="font pack only")
+    args = ap.parse_args()
+    extra = ["--no-system-fonts"] if args.no_system_fonts else []
+
+    from sgenet.data.fonts import get_font_library
+
+    n_fonts = len(get_font_library(system=not args.no_system_fonts))  # warm the scan cache
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; fonts: {n_fonts} faces")
+    for k, v in stage_split().items():
+        print(f"stage {k}: {v:.2f} ms/pair (median)")
+    for w in args.workers:
+        walls, peaks = [], []
+        for _ in range(args.repeat):
+            wall, peak = run_synth(args.num, w, extra)
+            walls.append(wall)
+            peaks.append(peak)
+        wall = statistics.median(walls)
+        rate = args.num / wall
+        print(f"sgenet synth --num {args.num} --workers {w}: {wall:.2f} s median of {args.repeat} "
+              f"(incl. start-up), {rate:.0f} pairs/s, {rate / w:.0f} pairs/s/core, "
+              f"peak RSS {max(peaks):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
