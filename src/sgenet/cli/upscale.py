@@ -1,0 +1,208 @@
+"""``sgenet upscale``: super-resolve word crops (files, folders, .txt lists) x2 into an output folder.
+
+Each output keeps the input's path relative to its folder (``--suffix``/``--ext`` change the name;
+PNG by default) and is written atomically; existing outputs are kept unless ``--overwrite``.
+Unreadable inputs are reported and skipped (exit status 1). Under ``torchrun`` (or with RANK and
+WORLD_SIZE set) each process takes a strided share of the sorted input list, so each output is
+written exactly once; with a process group (torchrun) rank 0 also gathers the text and the sheet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from sgenet.deploy import tiling
+from sgenet.deploy.io import (
+    InputItem,
+    collect_inputs,
+    load_image,
+    output_path,
+    save_image_atomic,
+    write_text_atomic,
+)
+from sgenet.deploy.sheet import MAX_ROWS, SheetRow, comparison_sheet
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "upscale", help="super-resolve word crops x2 (files, folders or .txt lists)",
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files, folders (searched recursively) or .txt files listing image paths")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("-m", "--model", default="sgenet",
+                   help="registry name (shipped weights), .safetensors from `sgenet train`, or .onnx file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="onnx: ONNX Runtime (the model is exported to a cache file unless --onnx is given)")
+    p.add_argument("--onnx", metavar="PATH", help="exported model for --backend onnx (from `sgenet export`)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="torch backend precision")
+    p.add_argument("-b", "--batch-size", type=int, default=64, help="crops of equal width run together")
+    p.add_argument("--max-width", type=int, default=tiling.MAX_WIDTH,
+                   help="LR width (at height 16) above which crops are processed in overlapping windows")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (torch and ONNX Runtime)")
+    p.add_argument("--save-text", metavar="FILE", help="write a TSV: input path <TAB> text read in the LR")
+    p.add_argument("--print-text", action="store_true", help="print each name and the text read in it")
+    p.add_argument("--sheet", metavar="FILE", help=f"write a LR | SR | text sheet (first {MAX_ROWS} crops)")
+    p.add_argument("--suffix", default="", help="appended to each output's stem, e.g. _sr")
+    p.add_argument("--ext", default="png", choices=("png", "jpg", "webp", "bmp", "tif"), help="output format")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _make_upscaler(args: argparse.Namespace):
+    from sgenet.deploy.predictor import UntrainedModelWarning, Upscaler
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UntrainedModelWarning)
+        up = Upscaler(args.model, device=args.device, backend=args.backend, batch_size=args.batch_size,
+                      onnx_path=args.onnx, precision=args.precision, max_width=args.max_width,
+                      threads=args.threads)
+    for w in caught:
+        if issubclass(w.category, UntrainedModelWarning):
+            bar = "!" * 100
+            print(f"{bar}\n!! WARNING: {w.message}\n{bar}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return up
+
+
+def _plan(items: list[InputItem], args: argparse.Namespace) -> tuple[list, list[str], int]:
+    """``(todo [(item, out, write)], failures, kept)``: collisions fail, existing outputs are kept."""
+    wants_text = bool(args.save_text or args.print_text or args.sheet)
+    todo, failures, kept, seen = [], [], 0, {}
+    for item in items:
+        out = output_path(item, args.output, args.suffix, "." + args.ext)
+        if out in seen:
+            failures.append(f"{item.path}: would overwrite the output of {seen[out]} ({out}); skipped")
+            continue
+        seen[out] = item.path
+        write = args.overwrite or not out.exists()
+        kept += not write
+        if write or wants_text:
+            todo.append((item, out, write))
+    return todo, failures, kept
+
+
+def _process(up, todo: list, bar: tqdm, failures: list[str]) -> tuple[list, list, int]:
+    """Run the plan chunk by chunk: text rows ``(path, name, text)``, sheet rows, images written."""
+    rows, sheet_rows, written = [], [], 0
+    chunk = max(4 * up.batch_size, 64)
+    for start in range(0, len(todo), chunk):
+        loaded, ok = [], []
+        for item, out, write in todo[start:start + chunk]:
+            try:
+                loaded.append(load_image(item.path))
+                ok.append((item, out, write))
+            except Exception as exc:  # one bad file in thousands: report, skip, go on
+                failures.append(f"{item.path}: cannot read image ({type(exc).__name__}: {exc})")
+                bar.update(1)
+        try:
+            results = up.upscale_loaded(loaded)
+        except (ValueError, RuntimeError, OSError):  # isolate the item that broke the batch
+            results = []
+            for pair, (item, _, _) in zip(loaded, ok):
+                try:
+                    results.extend(up.upscale_loaded([pair]))
+                except (ValueError, RuntimeError, OSError) as exc:
+                    failures.append(f"{item.path}: cannot upscale ({type(exc).__name__}: {exc})")
+                    results.append(None)
+        for (item, out, write), pair, res in zip(ok, loaded, results):
+            bar.update(1)
+            if res is None:
+                continue
+            if write:
+                try:
+                    save_image_atomic(res.image, out)
+                except (OSError, ValueError) as exc:
+                    failures.append(f"{item.path}: cannot write {out} ({exc})")
+                    continue
+                written += 1
+            name = item.rel.as_posix()
+            rows.append((str(item.path), name, res.text))
+            if len(sheet_rows) < MAX_ROWS:
+                sheet_rows.append(SheetRow(name, pair[0], res.image, res.text))
+    return rows, sheet_rows, written
+
+
+def _gather(rows: list, sheet_rows: list) -> tuple[list, list] | None:
+    """With a process group: everything on rank 0 (others get ``None``)."""
+    import torch.distributed as dist
+
+    def pack(r: SheetRow) -> tuple:
+        buf_lr, buf_sr = io.BytesIO(), io.BytesIO()
+        r.lr.save(buf_lr, "PNG")
+        r.sr.save(buf_sr, "PNG")
+        return r.name, buf_lr.getvalue(), buf_sr.getvalue(), r.text
+
+    payload = (rows, [pack(r) for r in sheet_rows])
+    gathered = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(payload, gathered, dst=0)
+    if gathered is None:
+        return None
+    all_rows = sorted((r for g in gathered for r in g[0]), key=lambda r: r[1])
+    packed = sorted((s for g in gathered for s in g[1]), key=lambda s: s[0])[:MAX_ROWS]
+    sheets = [SheetRow(n, Image.open(io.BytesIO(lr)), Image.open(io.BytesIO(sr)), t)
+              for n, lr, sr, t in packed]
+    return all_rows, sheets
+
+
+def _rank_file(path: str, rank: int, world: int) -> Path:
+    p = Path(path)
+    return p if world == 1 else p.with_name(f"{p.stem}.rank{rank}of{world}{p.suffix}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sgenet.distributed import env_info, init_distributed, shard_indices, shutdown
+
+    info = env_info()
+    items = collect_inputs(args.inputs, exclude=args.output)
+    items = [items[i] for i in shard_indices(len(items), info.rank, info.world_size)]
+    todo, failures, kept = _plan(items, args)
+    up = _make_upscaler(args)
+    if (args.save_text or args.print_text) and not up.reads_text:
+        print(f"sgenet upscale: note: model {args.model!r} has no guidance recognizer; no text is read",
+              file=sys.stderr)
+    bar = tqdm(total=len(todo), unit="img", desc="upscale", disable=args.quiet or not info.is_main,
+               file=sys.stderr)
+    rows, sheet_rows, written = _process(up, todo, bar, failures)
+    bar.close()
+    for msg in failures:
+        print(f"sgenet upscale: skipped {msg}", file=sys.stderr)
+    print(f"sgenet upscale: rank {info.rank}: " if info.world_size > 1 else "sgenet upscale: ", end="",
+          file=sys.stderr)
+    print(f"{written} images written to {args.output}, {kept} existing kept"
+          f"{' (use --overwrite to redo them)' if kept else ''}, {len(failures)} failed", file=sys.stderr)
+
+    gathered = (rows, sheet_rows)
+    rank, world = info.rank, info.world_size
+    if info.world_size > 1 and os.environ.get("MASTER_ADDR"):
+        init_distributed("cpu")
+        gathered = _gather(rows, sheet_rows)
+        shutdown()
+        rank, world = 0, 1
+    if gathered is not None:
+        rows, sheet_rows = gathered
+        if args.save_text:
+            lines = "".join(f"{path}\t{text or ''}\n" for path, _, text in rows)
+            write_text_atomic(lines, _rank_file(args.save_text, rank, world))
+        if args.sheet and sheet_rows:
+            save_image_atomic(comparison_sheet(sheet_rows, title=Path(str(args.model)).stem),
+                              _rank_file(args.sheet, rank, world))
+        if args.print_text:
+            for _, name, text in rows:
+                print(f"{name}\t{text if text is not None else ''}")
+    return 1 if failures else 0

@@ -1,0 +1,214 @@
+"""Reading and writing images for inference: any common format in, 8-bit RGB (+ optional alpha) out.
+
+* :func:`load_image` opens a path, a PIL image or a numpy array (``H x W``, ``H x W x 1|3|4``; uint8,
+  uint16 or float in [0, 1]); EXIF orientation is honoured; gray, palette, CMYK and 16-bit images are
+  converted to 8-bit RGB. Transparency is kept apart as an ``L`` alpha image (``None`` when opaque):
+  the model sees the RGB composited over white.
+* :func:`collect_inputs` expands files, folders (recursive, image extensions only) and ``.txt`` lists
+  into :class:`InputItem` (source path + relative output name).
+* :func:`save_image_atomic` writes through a temporary file and ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pbm")
+LIST_EXTS = (".txt",)
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
+                ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def file_mode() -> int:
+    """Permissions of a new file under the current umask (``mkstemp`` creates files 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One input image: where to read it and its path relative to the input root (names the output)."""
+
+    path: Path
+    rel: Path
+
+
+def _array_to_pil(array: np.ndarray) -> Image.Image:
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ValueError(f"expected an image array H x W or H x W x 1/3/4, got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"empty image array of shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        pass
+    elif arr.dtype == np.uint16:
+        arr = (arr.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ValueError("image array contains NaN or infinite values")
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    else:
+        raise ValueError(f"unsupported image array dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
+    mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[2] == 3 else "RGBA")
+    return Image.fromarray(np.ascontiguousarray(arr), mode)
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit / 32-bit integer and float gray images scaled to ``L`` (PIL's convert would clip them)."""
+    arr = np.asarray(image)
+    if image.mode == "F":
+        arr = np.clip(np.nan_to_num(arr), 0.0, 1.0 if arr.max(initial=0) <= 1.0 else 255.0)
+        scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
+        return Image.fromarray((arr * scale + 0.5).astype(np.uint8), "L")
+    arr = arr.astype(np.float64)
+    peak = 65535.0 if arr.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
+    return Image.fromarray((np.clip(arr, 0, peak) * (255.0 / peak) + 0.5).astype(np.uint8), "L")
+
+
+def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """``(rgb, alpha)``: 8-bit RGB composited over white, and the alpha (``None`` if fully opaque)."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        image = _to_8bit(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return image.convert("RGB"), None
+    rgba = image.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        return rgba.convert("RGB"), None
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB"), alpha
+
+
+ImageSource = str | os.PathLike | Image.Image | np.ndarray
+
+
+def load_image(source: ImageSource) -> tuple[Image.Image, Image.Image | None]:
+    """Any supported image source -> ``(rgb, alpha or None)``; ``ValueError``/``OSError`` if unreadable."""
+    if isinstance(source, np.ndarray):
+        return split_alpha(_array_to_pil(source))
+    if isinstance(source, Image.Image):
+        image = ImageOps.exif_transpose(source)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"image not found: {path}")
+        with Image.open(path) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)  # a loaded copy, EXIF orientation applied
+    else:
+        raise ValueError(f"expected a path, a PIL image or a numpy array, got {type(source).__name__}")
+    if image.width < 1 or image.height < 1:
+        raise ValueError(f"empty image of size {image.size}")
+    return split_alpha(image)
+
+
+def _is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+
+
+def _walk(folder: Path, exclude: Path | None) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        root_path = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (exclude is None or (root_path / d).resolve() != exclude))
+        found.extend(root_path / f for f in sorted(files) if _is_image_name(Path(f)))
+    return found
+
+
+def _read_list(list_file: Path) -> list[InputItem]:
+    base = list_file.parent
+    paths = []
+    for line in list_file.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            p = Path(line).expanduser()
+            paths.append(p if p.is_absolute() else base / p)
+    if not paths:
+        raise ValueError(f"the list {list_file} names no images")
+    resolved = [p.resolve() for p in paths]
+    root = Path(os.path.commonpath([p.parent for p in resolved]))
+    return [InputItem(p, r.relative_to(root)) for p, r in zip(paths, resolved)]
+
+
+def collect_inputs(inputs: list[str | os.PathLike],
+                   exclude: str | os.PathLike | None = None) -> list[InputItem]:
+    """Expand files, folders (recursively; image extensions only) and ``.txt`` lists of paths.
+
+    Items are sorted by their output name (stable order for sharding). A missing input raises
+    ``FileNotFoundError``; a folder without images raises ``ValueError``. ``exclude`` (the output
+    folder) is never walked. Paths listed in a ``.txt`` are taken relative to the list's folder and
+    named relative to their common parent; a missing listed file is left for the reader to report.
+    """
+    if not inputs:
+        raise ValueError("no input given")
+    skip = Path(exclude).resolve() if exclude is not None else None
+    items: list[InputItem] = []
+    for entry in inputs:
+        path = Path(entry)
+        if path.is_dir():
+            found = _walk(path, skip)
+            if not found:
+                raise ValueError(f"no images found in folder {path} (looked for {', '.join(IMAGE_EXTS)})")
+            items.extend(InputItem(p, p.relative_to(path)) for p in found)
+        elif path.is_file() and path.suffix.lower() in LIST_EXTS:
+            items.extend(_read_list(path))
+        elif path.is_file():
+            items.append(InputItem(path, Path(path.name)))
+        else:
+            raise FileNotFoundError(f"input not found: {path}")
+    return sorted(items, key=lambda it: (it.rel.as_posix(), str(it.path)))
+
+
+def output_path(item: InputItem, out_dir: str | os.PathLike, suffix: str = "", ext: str = ".png") -> Path:
+    """``out_dir / rel_dir / (stem + suffix + ext)``."""
+    ext = ext if ext.startswith(".") else "." + ext
+    return Path(out_dir) / item.rel.parent / f"{item.rel.stem}{suffix}{ext.lower()}"
+
+
+def save_image_atomic(image: Image.Image, path: str | os.PathLike, **params) -> None:
+    """Write ``image`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot write {path.suffix!r} images; use one of {', '.join(sorted(SAVE_FORMATS))}")
+    if fmt in ("JPEG", "BMP") and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")  # no alpha in these formats
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, format=fmt, **params)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(text: str, path: str | os.PathLike) -> None:
+    """Write a text file through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

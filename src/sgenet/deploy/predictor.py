@@ -1,0 +1,219 @@
+"""``Upscaler``: super-resolve word crops of any size (paths, PIL images or numpy arrays) in batches.
+
+>>> from sgenet import Upscaler
+>>> up = Upscaler("bicubic", device="cpu")
+>>> from PIL import Image
+>>> up(Image.new("RGB", (50, 20), "white")).size
+(100, 40)
+
+Every output is exactly twice the input size. Crops are resized to height 16 (aspect kept), grouped
+by width into batches, run under ``torch.inference_mode()`` (or ONNX Runtime with
+``backend="onnx"``), and resized back to exactly 2x; long crops are tiled (:mod:`sgenet.deploy.tiling`).
+With ``return_text=True`` each result also carries what the model's guidance recognizer reads in
+the LR crop (``None`` for models without one, e.g. ``bicubic``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+
+from sgenet.charset import ctc_greedy_decode
+from sgenet.deploy import tiling
+from sgenet.deploy.io import ImageSource, load_image
+
+
+class UntrainedModelWarning(UserWarning):
+    """Raised (as a warning) when a model without trained weights is used for inference."""
+
+
+@dataclass
+class UpscaleResult:
+    image: Image.Image  # RGB, or RGBA when the input had transparency; exactly 2x the input size
+    text: str | None  # what the guidance recognizer reads in the LR crop (None: model has no recognizer)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> CUDA, then MPS, then CPU; an explicit device must be available."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} requested but MPS is not available (use --device cpu)")
+    return dev
+
+
+def load_inference_model(model: str | Path | nn.Module) -> nn.Module:
+    """A registry name (shipped weights), a ``.safetensors`` path, or a module -> the model in eval mode.
+
+    A registered name without shipped weights gives the model with a fixed seed-0 initialisation and
+    an :class:`UntrainedModelWarning` (outputs and text are then meaningless).
+    """
+    if isinstance(model, nn.Module):
+        return model.eval()
+    from sgenet.models.registry import create_model, is_pretrained_available, load_model
+
+    path = Path(model)
+    if path.suffix == ".safetensors" or path.exists():
+        return load_model(path).eval()
+    name = str(model)
+    if is_pretrained_available(name):
+        return create_model(name, pretrained=True).eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = create_model(name)
+    if any(True for _ in net.parameters()):
+        warnings.warn(
+            f"no trained weights ship for model {name!r} yet: running an UNTRAINED (randomly initialised) "
+            f"model, so the images and the text it reads are meaningless. Pass --model PATH.safetensors "
+            f"(from `sgenet train`) to use trained weights.", UntrainedModelWarning, stacklevel=3)
+    return net.eval()
+
+
+def state_hash(model: nn.Module) -> str:
+    """sha256 of the model's class name and state dict (names the cached ONNX export)."""
+    digest = hashlib.sha256(type(model).__qualname__.encode())
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class TorchRunner:
+    """Runs a registry SR model on ``N x C x 16 x W`` batches: ``(sr in [0,1], logits or None)`` on CPU."""
+
+    def __init__(self, model: nn.Module, device: torch.device, precision: str = "fp32") -> None:
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
+        self.model = model.eval().to(device)
+        self.device = device
+        self.precision = precision
+        self.in_channels = int(getattr(model, "in_channels", 4))
+        self.reads_text = getattr(model, "recognizer", None) is not None
+
+    @torch.inference_mode()
+    def __call__(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        lr = lr.to(self.device)
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
+                    else nullcontext())
+        with autocast:
+            if hasattr(self.model, "forward_train"):
+                sr, logits = self.model.forward_train(lr)
+            else:
+                sr, logits = self.model(lr), None
+        sr = sr.float().clamp(0, 1).cpu()
+        return sr, (logits.float().cpu() if logits is not None else None)
+
+
+class Upscaler:
+    """Super-resolve word crops x2 with an SGENet (or any registry SR) model.
+
+    Args:
+        model: registry name (shipped weights, see :func:`load_inference_model`), ``.safetensors``
+            path, an ``nn.Module`` following the SR model contract, or a ``.onnx`` file.
+        device: ``auto`` (CUDA, MPS, CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        backend: ``torch`` or ``onnx`` (ONNX Runtime; the model is exported to a cache file unless
+            ``onnx_path`` is given).
+        batch_size: crops (or windows) of equal width run together.
+        precision: ``fp32`` or ``bf16`` (torch autocast; AMX on recent Xeons).
+        max_width, overlap: LR width above which crops are tiled, and the windows' overlap.
+        threads: ONNX Runtime intra-op threads (``None``: its default).
+    """
+
+    def __init__(self, model: str | Path | nn.Module = "sgenet", device: str = "auto", backend: str = "torch",
+                 batch_size: int = 64, *, onnx_path: str | Path | None = None, precision: str = "fp32",
+                 max_width: int = tiling.MAX_WIDTH, overlap: int = tiling.OVERLAP,
+                 threads: int | None = None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_width < 32 or max_width % 2:
+            raise ValueError(f"max_width must be an even number >= 32, got {max_width}")
+        if not isinstance(model, nn.Module) and str(model).endswith(".onnx"):
+            backend, onnx_path = "onnx", model
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"backend must be torch or onnx, got {backend!r}")
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.max_width, self.overlap = max_width, min(overlap, max_width // 2 - 2)
+        if backend == "torch":
+            self.runner = TorchRunner(load_inference_model(model), self.device, precision)
+        else:
+            from sgenet.deploy.onnx_runtime import OnnxRunner
+
+            if onnx_path is None:
+                from sgenet.deploy.export import cached_export
+
+                onnx_path = cached_export(load_inference_model(model))
+            self.runner = OnnxRunner(onnx_path, self.device, threads=threads)
+        self.backend = backend
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether the model has a guidance recognizer (texts are ``None`` otherwise)."""
+        return self.runner.reads_text
+
+    def __call__(self, images: ImageSource | Sequence[ImageSource], return_text: bool = False):
+        """One source -> one PIL image; a list -> a list. With ``return_text``: ``(images, texts)``."""
+        single = not isinstance(images, list | tuple)
+        sources = [images] if single else list(images)
+        results = self.upscale_loaded([load_image(s) for s in sources])
+        out = [r.image for r in results]
+        texts = [r.text for r in results]
+        if single:
+            return (out[0], texts[0]) if return_text else out[0]
+        return (out, texts) if return_text else out
+
+    def upscale_loaded(self, loaded: Sequence[tuple[Image.Image, Image.Image | None]]) -> list[UpscaleResult]:
+        """Super-resolve ``(rgb, alpha)`` pairs from :func:`~sgenet.deploy.io.load_image`."""
+        inputs = [tiling.prepare(rgb, self.runner.in_channels, self.max_width) for rgb, _ in loaded]
+        # work items: (image index, window offset, width); windows of long crops are items of their own
+        offsets = [tiling.window_offsets(x.shape[-1], self.max_width, self.overlap) for x in inputs]
+        by_width: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for i, (x, offs) in enumerate(zip(inputs, offsets)):
+            width = min(x.shape[-1], self.max_width)
+            by_width[width].extend((i, o) for o in offs)
+        sr_parts: dict[tuple[int, int], torch.Tensor] = {}
+        logit_parts: dict[tuple[int, int], torch.Tensor] = {}
+        for width, items in sorted(by_width.items()):
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start:start + self.batch_size]
+                batch = torch.stack([inputs[i][..., o:o + width] for i, o in chunk])
+                sr, logits = self.runner(batch)
+                for k, key in enumerate(chunk):
+                    sr_parts[key] = sr[k, :3]
+                    if logits is not None:
+                        logit_parts[key] = logits[k]
+        results = []
+        for i, ((rgb, alpha), offs) in enumerate(zip(loaded, offsets)):
+            width = inputs[i].shape[-1]
+            sr = tiling.stitch([sr_parts[(i, o)] for o in offs], [2 * o for o in offs], 2 * width)
+            text = None
+            if logit_parts:
+                frames = [logit_parts[(i, o)].log_softmax(-1) for o in offs]
+                if len(offs) > 1:  # frames are 2 LR columns apart
+                    total = offs[-1] // 2 + frames[-1].shape[0]
+                    frames = [tiling.stitch(frames, [o // 2 for o in offs], total, dim=0)]
+                text = ctc_greedy_decode(frames[0].unsqueeze(0))[0]
+            size = (2 * rgb.width, 2 * rgb.height)
+            image = tiling.to_output_size(sr, size)
+            if alpha is not None:
+                image.putalpha(alpha.resize(size, Image.BICUBIC))
+            results.append(UpscaleResult(image, text))
+        return results
