@@ -5,8 +5,9 @@ disk, Gaussian and motion blur, composed into one kernel applied by FFT), downsa
 a random resampling kernel (sometimes through a lower intermediate size), colour shifts (haze,
 gamma, white balance, saturation), sensor noise (signal-dependent, luma and chroma) and JPEG.
 Three levels set the parameter ranges (tuned so PP-OCRv4 loses roughly 5-10 / 15-30 / 35-45 points of
-word accuracy on real IC15/IIIT5K crops, see docs/DATA.md); ``mix`` draws a level per sample. Everything comes from the
-numpy Generator passed in, so ``rng_for(seed, index)`` makes every sample reproducible.
+word accuracy on real IC15/IIIT5K crops, see docs/DATA.md); ``mix`` draws a level per sample.
+Everything comes from the numpy Generator passed in, so ``rng_for(seed, index)`` makes every sample
+reproducible.
 """
 
 from __future__ import annotations
