@@ -92,6 +92,39 @@ def blur_kernels(spec: LevelSpec, rng: np.random.Generator) -> tuple[float, list
     return sigma, kernels
 
 
+def _trim(kernel: np.ndarray) -> np.ndarray:
+    """Strip all-zero outer rings (keeps the kernel centred)."""
+    while kernel.shape[0] > 1 and kernel.shape[1] > 1 and not (
+        kernel[0].any() or kernel[-1].any() or kernel[:, 0].any() or kernel[:, -1].any()
+    ):
+        kernel = kernel[1:-1, 1:-1]
+    return kernel
+
+
+def _pil_kernel(kernel: np.ndarray) -> ImageFilter.Kernel | None:
+    """The kernel as a PIL 3x3/5x5 filter (fast, in C), or None when it is larger."""
+    kernel = _trim(kernel)
+    h, w = kernel.shape
+    if h != w or h > 5:
+        return None
+    size = 3 if h <= 3 else 5
+    pad = (size - h) // 2
+    full = np.pad(kernel, pad)
+    return ImageFilter.Kernel((size, size), full.ravel().tolist(), scale=float(full.sum()))
+
+
+def blur(img: Image.Image, sigma: float, kernels: Sequence[np.ndarray]) -> Image.Image:
+    """Gaussian blur then each kernel: PIL filters when they fit 5x5, otherwise one FFT pass."""
+    filters = [_pil_kernel(k) for k in kernels]
+    if all(f is not None for f in filters):
+        img = img.filter(ImageFilter.GaussianBlur(sigma))
+        for f in filters:
+            img = img.filter(f)
+        return img
+    arr = convolve(np.asarray(img, np.float32) / 255.0, [_gauss_kernel(sigma), *kernels])
+    return Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+
+
 def _fast_len(n: int) -> int:
     """Smallest 2^a 3^b 5^c >= n (FFT sizes without large prime factors)."""
     best = 1 << (n - 1).bit_length()
@@ -138,8 +171,7 @@ _RESAMPLE = (Image.BICUBIC, Image.BILINEAR, Image.BOX, Image.LANCZOS, Image.NEAR
 _RESAMPLE_P = (0.3, 0.25, 0.2, 0.1, 0.05, 0.1)
 
 
-def _downsample(arr: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> Image.Image:
-    img = Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+def _downsample(img: Image.Image, spec: LevelSpec, rng: np.random.Generator) -> Image.Image:
     if rng.random() < spec.extra_down[0]:
         s = rng.uniform(*spec.extra_down[1:])
         mid = (max(8, int(round(LR_SIZE[0] * s))), max(4, int(round(LR_SIZE[1] * s))))
@@ -187,12 +219,8 @@ def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Imag
     if hr.size != HR_SIZE:
         hr = hr.resize(HR_SIZE, Image.BICUBIC)
     img = _misalign(hr, spec, rng)
-    sigma, kernels = blur_kernels(spec, rng)
-    if not kernels:  # Gaussian only: PIL's blur is much cheaper than an FFT
-        arr = np.asarray(img.filter(ImageFilter.GaussianBlur(sigma)), np.float32) / 255.0
-    else:
-        arr = convolve(np.asarray(img, np.float32) / 255.0, [_gauss_kernel(sigma), *kernels])
-    lr = np.asarray(_downsample(arr, spec, rng), np.float32) / 255.0
+    img = blur(img, *blur_kernels(spec, rng))
+    lr = np.asarray(_downsample(img, spec, rng), np.float32) / 255.0
     lr = _noise(_color_shift(lr, spec, rng), spec, rng)
     lr_img = Image.fromarray((np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
     return _jpeg(lr_img, int(rng.integers(spec.jpeg[0], spec.jpeg[1] + 1)))

@@ -192,9 +192,10 @@ def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tupl
         text = text.upper()
     size = int(rng.choice(FONT_SIZES))
     masks, text_h = _text_masks(text, face.path, size, rng)
-    warped = _warp(masks.merged(), rng, text_h)
-    warped = warped.crop(_crop_box(warped.getchannel(1), text_h, rng))  # zero-padded outside
-    fill, outline, shadow = warped.split()
+    plain = masks.outline is None and masks.shadow is None
+    warped = _warp(masks.fill if plain else masks.merged(), rng, text_h)  # one band when plain
+    warped = warped.crop(_crop_box(warped if plain else warped.getchannel(1), text_h, rng))  # 0-padded
+    fill, outline, shadow = (warped, None, None) if plain else warped.split()
     w, h = warped.size
     bg = make_background(h, w, rng)
     fill_c = _contrast_color(float(luminance(bg.mean(axis=(0, 1)))), rng)
