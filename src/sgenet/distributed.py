@@ -75,3 +75,12 @@ def shard_indices(n: int, rank: int | None = None, world_size: int | None = None
     rank = info.rank if rank is None else rank
     world_size = info.world_size if world_size is None else world_size
     return list(range(rank, n, world_size))
+
+
+def all_gather_objects(obj: object) -> list[object]:
+    """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` in a single process."""
+    if dist.is_available() and dist.is_initialized():
+        out: list[object] = [None] * dist.get_world_size()
+        dist.all_gather_object(out, obj)
+        return out
+    return [obj]
