@@ -59,6 +59,18 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def print_loud_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Show recorded warnings: untrained-model warnings as a banner on stderr, others as usual."""
+    from sgenet.deploy.predictor import UntrainedModelWarning
+
+    for w in caught:
+        if issubclass(w.category, UntrainedModelWarning):
+            bar = "!" * 100
+            print(f"{bar}\n!! WARNING: {w.message}\n{bar}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _make_upscaler(args: argparse.Namespace):
     from sgenet.deploy.predictor import UntrainedModelWarning, Upscaler
 
@@ -71,12 +83,7 @@ def _make_upscaler(args: argparse.Namespace):
         up = Upscaler(args.model, device=args.device, backend=args.backend, batch_size=args.batch_size,
                       onnx_path=args.onnx, precision=args.precision, max_width=args.max_width,
                       threads=args.threads)
-    for w in caught:
-        if issubclass(w.category, UntrainedModelWarning):
-            bar = "!" * 100
-            print(f"{bar}\n!! WARNING: {w.message}\n{bar}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print_loud_warnings(caught)
     return up
 
 

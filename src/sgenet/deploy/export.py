@@ -1,0 +1,200 @@
+"""ONNX export (dynamic batch and width) and int8 quantization of the SR models.
+
+The graph takes ``lr``: ``N x C x 16 x W`` float in [0, 1] and returns ``sr``: ``N x C x 32 x 2W``
+already clamped to [0, 1] and, for models with a guidance recognizer, ``logits``:
+``N x T x 37`` (``T = ceil(W / 2)`` for SGENet), so that ONNX Runtime can also read the text.
+int8: ``static`` (QDQ, per-channel weights, activations calibrated on synthetic LR crops from
+:mod:`sgenet.data`) or ``dynamic`` (weights only, activations quantized at run time).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sgenet.deploy.io import file_mode
+
+DEFAULT_OPSET = 17
+INT8_MODES = ("static", "dynamic")
+QUANT_OPS = ["Conv", "MatMul", "Gemm"]  # the compute-heavy ops; norms, softmax and activations stay fp32
+
+
+class ExpMish(nn.Module):
+    """``x * tanh(softplus(x))`` written as ``x * n / (n + 2)``, ``n = e^x (e^x + 2)``: the same function
+    (within float rounding), but ONNX Runtime runs ``Exp`` vectorised while its ``Softplus`` is scalar."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = torch.exp(torch.clamp(x, max=20.0))  # tanh(softplus(20)) == 1 in float32
+        n = e * (e + 2.0)
+        return x * (n / (n + 2.0))
+
+
+def export_copy(model: nn.Module) -> nn.Module:
+    """A CPU fp32 eval-mode copy of ``model`` with ``nn.Mish`` replaced by :class:`ExpMish`."""
+    model = copy.deepcopy(model).float().cpu().eval()
+    for module in list(model.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.Mish):
+                setattr(module, child_name, ExpMish())
+    return model
+
+
+class ExportWrapper(nn.Module):
+    """``lr -> (sr clamped to [0, 1], logits)`` (or ``sr`` alone) around a registry SR model."""
+
+    def __init__(self, model: nn.Module, with_text: bool = True) -> None:
+        super().__init__()
+        self.model = model
+        self.with_text = with_text and getattr(model, "recognizer", None) is not None
+
+    def forward(self, lr: torch.Tensor):
+        if self.with_text:
+            sr, logits = self.model.forward_train(lr)
+            return sr.clamp(0.0, 1.0), logits
+        return self.model(lr).clamp(0.0, 1.0)
+
+
+def _atomic_target(out: Path) -> str:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, file_mode())
+    return tmp
+
+
+def export_onnx(model: nn.Module, out: str | os.PathLike, opset: int = DEFAULT_OPSET,
+                with_text: bool = True, sample_width: int = 64) -> Path:
+    """Export ``model`` (eval mode, fp32, CPU) to ``out`` with dynamic batch and width axes."""
+    out = Path(out)
+    wrapper = ExportWrapper(export_copy(model), with_text).eval()
+    in_channels = int(getattr(model, "in_channels", 4))
+    example = torch.rand(2, in_channels, 16, sample_width)
+    names = ["sr", "logits"] if wrapper.with_text else ["sr"]
+    axes = {"lr": {0: "batch", 3: "width"}, "sr": {0: "batch", 3: "width2"}}
+    if wrapper.with_text:
+        axes["logits"] = {0: "batch", 1: "frames"}
+    tmp = _atomic_target(out)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer warnings about the shape checks skipped in export
+            torch.onnx.export(wrapper, (example,), tmp, input_names=["lr"], output_names=names,
+                              dynamic_axes=axes, opset_version=opset, dynamo=False)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+class SyntheticCalibration:
+    """onnxruntime ``CalibrationDataReader`` over synthetic LR crops (``sgenet.data.Synthesizer``)."""
+
+    def __init__(self, num: int, in_channels: int, batch: int = 16, seed: int = 1234) -> None:
+        from sgenet.data import Synthesizer
+        from sgenet.imaging import pil_to_tensor
+
+        synth = Synthesizer(seed=seed, level="mix", system_fonts=False)
+        crops = [pil_to_tensor(synth(i).lr, mask=in_channels == 4) for i in range(num)]
+        self._batches = iter([torch.stack(crops[s:s + batch]).numpy() for s in range(0, num, batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {"lr": batch}
+
+
+def _slow_int8_convs(path: str) -> list[str]:
+    """Nodes that int8 makes slower on CPU (measured with ONNX Runtime's MLAS kernels): attention
+    matmuls, depthwise/grouped convs and convs with few input or output channels (the 64 -> C output
+    conv)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path, load_external_data=False).graph
+    shapes = {init.name: numpy_helper.to_array(init).shape for init in graph.initializer}
+    slow = []
+    for node in graph.node:
+        if node.op_type == "MatMul" and not any(name in shapes for name in node.input):
+            slow.append(node.name)  # activation x activation (attention): QDQ around softmax costs more
+            continue
+        if node.op_type != "Conv" or len(node.input) < 2 or node.input[1] not in shapes:
+            continue
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        out_ch, in_per_group = shapes[node.input[1]][:2]
+        if group > 1 or out_ch < 16 or in_per_group < 8:
+            slow.append(node.name)
+    return slow
+
+
+def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: str = "static",
+                  calib: int = 128) -> Path:
+    """Quantize an exported fp32 model to int8 (``static``: QDQ calibrated on ``calib`` synthetic crops)."""
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if mode not in INT8_MODES:
+        raise ValueError(f"int8 mode must be one of {', '.join(INT8_MODES)}, got {mode!r}")
+    out = Path(out)
+    tmp = _atomic_target(out)
+    pre = tmp + ".pre.onnx"
+    try:
+        quant_pre_process(str(fp32_path), pre, skip_symbolic_shape=True)
+        if mode == "dynamic":
+            # ConvInteger (dynamic conv) is slow in ONNX Runtime: only the matmuls
+            quantize_dynamic(pre, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+        else:
+            if calib < 1:
+                raise ValueError(f"--calib must be at least 1 for static int8, got {calib}")
+            import onnx
+
+            graph = onnx.load(pre, load_external_data=False).graph
+            channels = graph.input[0].type.tensor_type.shape.dim[1].dim_value
+            reader = SyntheticCalibration(calib, int(channels or 4))
+            quantize_static(pre, tmp, reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=QUANT_OPS,
+                            nodes_to_exclude=_slow_int8_convs(pre))
+        os.replace(tmp, out)
+    finally:
+        for path in (tmp, pre):
+            if os.path.exists(path):
+                os.unlink(path)
+    return out
+
+
+def cache_dir() -> Path:
+    """``$SGENET_CACHE_DIR``, else ``$XDG_CACHE_HOME/sgenet``, else ``~/.cache/sgenet``."""
+    if os.environ.get("SGENET_CACHE_DIR"):
+        return Path(os.environ["SGENET_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sgenet"
+
+
+def cached_export(model: nn.Module, opset: int = DEFAULT_OPSET, int8: str | None = None,
+                  calib: int = 128) -> Path:
+    """The ONNX export of ``model`` from the cache (named by its weights' hash), exporting if missing."""
+    from sgenet.deploy.predictor import state_hash
+
+    key = f"{type(model).__name__.lower()}-{state_hash(model)[:16]}-opset{opset}"
+    fp32 = cache_dir() / "onnx" / f"{key}.onnx"
+    if not fp32.exists():
+        export_onnx(model, fp32, opset)
+    if int8 is None:
+        return fp32
+    q = fp32.with_name(f"{key}-int8{int8}-calib{calib}.onnx")
+    if not q.exists():
+        quantize_int8(fp32, q, int8, calib)
+    return q
+

@@ -1,0 +1,115 @@
+"""ONNX export: parity with PyTorch at several widths, int8 quantization, the onnx upscale backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from sgenet.cli.export import check_export  # noqa: E402
+from sgenet.cli.main import main  # noqa: E402
+from sgenet.deploy.export import ExpMish, cached_export, export_onnx, quantize_int8  # noqa: E402
+from sgenet.deploy.onnx_runtime import OnnxRunner  # noqa: E402
+from sgenet.deploy.predictor import Upscaler  # noqa: E402
+from sgenet.models import create_model, save_weights  # noqa: E402
+
+TINY = dict(channels=16, num_blocks=1, up_channels=16, out_kernel=3,
+            recognizer={"channels": [8, 8, 16, 16], "dim": 32, "ffn": 32, "heads": 2, "depth": 1},
+            align={"heads": 2, "ffn": 16, "self_layers": 1, "text_layers": 1, "image_layers": 1})
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    model = create_model("sgenet", **TINY).eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics, as after training
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(tiny, tmp_path_factory):
+    """The tiny SGENet exported once for the module (fp32, with the logits output)."""
+    return export_onnx(tiny, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+
+
+def _word(w: int = 64, h: int = 16) -> Image.Image:
+    img = Image.new("RGB", (w, h), (230, 225, 210))
+    ImageDraw.Draw(img).text((2, max(0, h // 2 - 6)), "exit", fill=(20, 20, 30))
+    return img
+
+
+def test_expmish_is_mish():
+    x = torch.linspace(-30, 60, 10001)
+    assert torch.allclose(ExpMish()(x), torch.nn.functional.mish(x), atol=1e-6, rtol=1e-5)
+
+
+def test_fp32_parity(tiny, exported):
+    runner = OnnxRunner(exported, threads=1)
+    assert runner.reads_text and runner.in_channels == 4
+    rows = check_export(tiny, exported, widths=(16, 64, 160), batch=3, threads=1)
+    for width, d_sr, d_logits in rows:
+        assert d_sr <= 1e-4 and d_logits <= 1e-4, (width, d_sr, d_logits)
+
+
+def test_sr_only_export(tmp_path):
+    path = export_onnx(create_model("bicubic"), tmp_path / "bicubic.onnx")
+    runner = OnnxRunner(path, threads=1)
+    assert not runner.reads_text
+    lr = torch.rand(2, 4, 16, 40)
+    sr, logits = runner(lr)
+    assert logits is None and sr.shape == (2, 4, 32, 80)
+    assert float((sr - create_model("bicubic")(lr)).abs().max()) <= 1e-4
+
+
+def test_onnx_backend_matches_torch(tiny, exported):
+    images = [_word(), _word(30, 12), _word(300, 16)]
+    ref, ref_text = Upscaler(tiny, device="cpu", max_width=128)(images, return_text=True)
+    onnx_up = Upscaler(tiny, backend="onnx", onnx_path=exported, max_width=128, threads=1)
+    out, text = onnx_up(images, return_text=True)
+    assert text == ref_text
+    for a, b in zip(ref, out):
+        assert a.size == b.size
+        assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+
+
+@pytest.mark.slow
+def test_int8_static_and_cli(tiny, exported, tmp_path, monkeypatch, capsys):
+    q = quantize_int8(exported, tmp_path / "int8.onnx", "static", calib=8)
+    lr = torch.rand(2, 4, 16, 64)
+    sr8, logits8 = OnnxRunner(q, threads=1)(lr)
+    sr32, _ = OnnxRunner(exported, threads=1)(lr)
+    assert sr8.shape == sr32.shape and logits8.shape == (2, 32, 37)
+    assert float((sr8 - sr32).abs().mean()) < 0.05  # quantized, but close
+    # the CLI: upscale with --onnx, and with an on-the-fly export into the cache
+    weights = tmp_path / "tiny.safetensors"
+    save_weights(tiny, weights, "sgenet", TINY)
+    src = tmp_path / "in"
+    src.mkdir()
+    _word().save(src / "a.png")
+    monkeypatch.setenv("SGENET_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["upscale", str(src), "-o", str(tmp_path / "o1"), "--backend", "onnx", "--onnx", str(q),
+                 "--print-text", "-q", "--threads", "1"]) == 0
+    assert main(["upscale", str(src), "-o", str(tmp_path / "o2"), "--backend", "onnx", "-m", str(weights),
+                 "--print-text", "-q", "--threads", "1"]) == 0
+    assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 1
+    assert cached_export(tiny) == next((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert Image.open(tmp_path / "o2" / "a.png").size == (128, 32)
+    assert main(["export", "-m", str(weights), "-o", str(tmp_path / "cli.onnx")]) == 0
+    assert "check vs PyTorch at width 160" in capsys.readouterr().err
+    assert main(["export", "-m", str(weights), "-o", str(tmp_path / "cli.onnx")]) == 2  # exists
