@@ -69,7 +69,7 @@ class RunConfig:
     max_steps: int = 20_000
     seed: int = 1234
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "bf16"  # fp32 | bf16 | fp16 (fp16 only on CUDA, with a GradScaler)
+    precision: str = "fp32"  # fp32 | bf16 (autocast; fast only with native bf16) | fp16 (CUDA + GradScaler)
     channels_last: bool = False
     compile: bool = False  # torch.compile the model
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)

@@ -149,7 +149,7 @@ class RunLogger:
         sheet = Image.new("RGB", (3 * w + 8, n * (h + 2)), (255, 255, 255))
         for i in range(n):
             for j, img in enumerate((up[i], sr[i, :3].float(), hr[i, :3].float())):
-                sheet.paste(tensor_to_pil(img), (j * (w + 4), i * (h + 2)))
+                sheet.paste(tensor_to_pil(torch.nan_to_num(img)), (j * (w + 4), i * (h + 2)))
         path = self.run_dir / "samples" / f"step_{step:08d}.png"
 
         def write(fh) -> None:

@@ -1,0 +1,130 @@
+"""``sgenet train`` on a tiny synthetic LMDB: every loss term is active and the loss falls; the frozen
+perception recognizer stays frozen; the guidance recognizer starts from the given textrec; NaN/Inf
+batches are skipped and counted, and too many in a row stop the run with the last checkpoint intact."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+import sgenet.train.trainer as trainer_mod
+from _train_utils import QUIET, TINY_SGENET, TINY_TEXTREC, TINY_TSRN, column, make_lmdb, read_rows
+from sgenet.cli.main import main
+from sgenet.models import create_model, load_model, save_weights
+from sgenet.train.config import load_config
+from sgenet.train.sr_trainer import SRTrainer, init_recognizer
+
+FAST = ["data.batch_size=8", "optim.warmup_steps=0", "run.log_every=5", "run.ckpt_every=10",
+        "run.val_every=10", "run.sample_every=10", *QUIET]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sr_data")
+    train, val = make_lmdb(root / "train", 16), make_lmdb(root / "val", 5, seed=7)
+    tiny_rec = load_config(None, [TINY_TEXTREC]).model.kwargs
+    rec_path = root / "textrec.safetensors"
+    torch.manual_seed(0)
+    save_weights(create_model("textrec", **tiny_rec), rec_path, "textrec", tiny_rec)
+    return {"train": train, "val": val, "rec": rec_path}
+
+
+@pytest.mark.slow
+def test_sgenet_all_losses_fall_and_recognizers_are_handled(data, tmp_path):
+    rec = str(data["rec"])
+    cfg = load_config(None, [
+        "model.name=sgenet", TINY_SGENET, f"model.init_recognizer={rec}", f"data.train=[{data['train']}]",
+        f"data.val={data['val']}", "run.max_steps=20", "loss.gradient=0.5", "loss.ctc=0.05",
+        "loss.perception=0.1", f"loss.perception_recognizer={rec}", "optim.lr=2e-3", *FAST])
+    trainer = SRTrainer(cfg, tmp_path / "run")
+    start_rec = {k: v.clone() for k, v in trainer.model.recognizer.state_dict().items()}
+    assert all(torch.equal(v, load_model(rec).state_dict()[k]) for k, v in start_rec.items())
+    trainer.fit()
+    metrics = tmp_path / "run" / "metrics.csv"
+    for term in ("pixel", "gradient", "ctc", "perception"):
+        assert column(metrics, f"train/{term}"), term
+    loss = column(metrics, "train/loss")
+    assert loss[-1] < 0.8 * loss[0], loss
+    # perception recognizer: frozen; guidance recognizer: fine-tuned (changed)
+    frozen = trainer.criterion.perception.recognizer
+    assert all(not p.requires_grad for p in frozen.parameters())
+    assert all(torch.equal(v, load_model(rec).state_dict()[k]) for k, v in frozen.state_dict().items())
+    assert any(not torch.equal(v, start_rec[k]) for k, v in trainer.model.recognizer.state_dict().items())
+    lrs = {g["name"]: g["lr"] for g in trainer.optimizer.param_groups}
+    assert lrs["recognizer"] < lrs["main"]
+    val = [r for r in read_rows(metrics) if r.get("val/acc")]
+    assert val and float(val[-1]["val/count"]) == 5 and "val/acc_bicubic" in val[-1]
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").glob("*.png")) == [
+        "step_00000010.png", "step_00000020.png"]
+    model = load_model(tmp_path / "run" / "final.safetensors").eval()
+    assert model(torch.rand(1, 4, 16, 40)).shape == (1, 4, 32, 80)
+
+
+@pytest.mark.slow
+def test_tsrn_trains_through_the_cli(data, tmp_path):
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(data["train"]), "--out", str(out), "--max-steps", "20",
+                 "model.name=tsrn", "model.init_recognizer=", "loss.perception=0", "loss.ctc=0",
+                 TINY_TSRN, "optim.lr=2e-3", *FAST])
+    assert code == 0
+    loss = column(out / "metrics.csv", "train/loss")
+    assert loss[-1] < 0.8 * loss[0], loss
+    assert load_model(out / "final.safetensors").__class__.__name__ == "TSRN"
+
+
+def test_init_recognizer_loads_textrec_weights(data):
+    model = create_model("sgenet", **load_config(None, [TINY_SGENET]).model.kwargs)
+    init_recognizer(model, str(data["rec"]))
+    ref = load_model(data["rec"]).state_dict()
+    assert all(torch.equal(v, ref[k]) for k, v in model.recognizer.state_dict().items())
+
+
+class Poisoned(Dataset):
+    """Wraps a dataset; items in ``bad`` (or all, if ``bad`` is None) get a NaN in their HR target."""
+
+    def __init__(self, dataset, bad=None):
+        self.dataset, self.bad = dataset, bad
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        item = dict(self.dataset[i])
+        if self.bad is None or i in self.bad:
+            item["hr"] = item["hr"].clone()
+            item["hr"][0, 0, 0] = float("nan")
+        return item
+
+
+def _tsrn_cfg(data, steps, extra=()):
+    return load_config(None, ["model.name=tsrn", "model.init_recognizer=", "loss.perception=0",
+                              "loss.ctc=0", TINY_TSRN,
+                              f"data.train=[{data['train']}]", f"run.max_steps={steps}", *FAST, *extra])
+
+
+def test_nan_batch_is_skipped_and_counted(data, tmp_path, monkeypatch):
+    build = trainer_mod.build_train_set
+    monkeypatch.setattr(trainer_mod, "build_train_set", lambda *a, **k: Poisoned(build(*a, **k), {3}))
+    trainer = SRTrainer(_tsrn_cfg(data, 8, ["data.batch_size=4", "run.log_every=1"]), tmp_path / "run")
+    trainer.fit()  # 8 steps x 4 = two passes over the 16 items: item 3 spoils exactly 2 batches
+    assert trainer.skipped == 2 and trainer.step == 8
+    assert column(tmp_path / "run" / "metrics.csv", "skipped")[-1] == 2
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_too_many_bad_steps_stop_with_last_checkpoint_intact(data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    SRTrainer(_tsrn_cfg(data, 10), out).fit()  # a good run up to step 10 (checkpoint written)
+    ckpt = out / "checkpoints" / "step_00000010.pt"
+    before = ckpt.read_bytes()
+    build = trainer_mod.build_train_set
+    monkeypatch.setattr(trainer_mod, "build_train_set", lambda *a, **k: Poisoned(build(*a, **k)))
+    code = main(["train", "--data", str(data["train"]), "--out", str(out), "--max-steps", "40",
+                 "model.name=tsrn", "model.init_recognizer=", "loss.perception=0", "loss.ctc=0",
+                 TINY_TSRN, "run.max_bad_steps=3", *FAST])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "3 consecutive non-finite steps" in err and "step_00000010.pt" in err
+    assert ckpt.read_bytes() == before
+    assert [p.name for p in (out / "checkpoints").glob("step_*.pt")] == ["step_00000010.pt"]
