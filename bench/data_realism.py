@@ -120,7 +120,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--num", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--sets", nargs="+", default=["ic15_test", "iiit5k_train", "svt_train"])
+    ap.add_argument("--sets", nargs="+", default=["synthetic", "ic15_test", "iiit5k_train", "svt_train"],
+                    help="'synthetic' and/or folders of ../shared/data/real")
     ap.add_argument("--figures", type=Path, default=None, help="write the docs figures to this folder")
     args = ap.parse_args()
     if args.figures:
@@ -129,10 +130,11 @@ def main() -> None:
     print(f"PP-OCRv4 word accuracy (%), {args.num} crops per set, seed {args.seed}")
     print("| set | HR 128x32 | bicubic 64x16 | " + " | ".join(f"LR {lv}" for lv in LEVELS) + " |")
     print("|---|---|---|" + "---|" * len(LEVELS))
-    sets = [("synthetic", lambda: synth_items(args.num, 1000 + args.seed))]
+    sets = [("synthetic", lambda: synth_items(args.num, 1000 + args.seed))] if "synthetic" in args.sets else []
+    real = [name for name in args.sets if name != "synthetic"]
     if REAL.is_dir():
-        sets += [(name, lambda n=name: real_items(n, args.num, args.seed)) for name in args.sets]
-    else:
+        sets += [(name, lambda n=name: real_items(n, args.num, args.seed)) for name in real]
+    elif real:
         print(f"(real data not found at {REAL}: synthetic only)")
     for name, load in sets:
         t0 = time.time()

@@ -28,7 +28,8 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 REQUIRED_CHARS = string.ascii_letters + string.digits
 # Characters the word sampler may use beyond alphanumerics; coverage is recorded per font.
 EXTRA_CHARS = "&'-.,:!?$%@#/()+"
-_CHECK_VERSION = 3
+_CHECK_VERSION = 4
+DENYLIST_PATH = Path(__file__).with_name("font_denylist.txt")
 _PROBE_SIZE = 24
 _MISSING = "\U0010fffd"  # a private-use code point no Latin font maps: renders as .notdef
 
@@ -129,6 +130,16 @@ def check_font(path: str | os.PathLike) -> FontCheck:
         return FontCheck(False, f"render failed: {exc}")
 
 
+@lru_cache(maxsize=1)
+def read_denylist() -> frozenset[str]:
+    """File names of faces an OCR engine cannot read back (made by bench/font_readability.py)."""
+    try:
+        lines = DENYLIST_PATH.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(x.strip() for x in lines if x.strip() and not x.startswith("#"))
+
+
 def _fingerprint(path: Path) -> str:
     """Hash of a sample rendering: identical faces under different names share it."""
     font = ImageFont.truetype(str(path), _PROBE_SIZE, layout_engine=ImageFont.Layout.BASIC)
@@ -162,11 +173,18 @@ def _listing_key(files: Sequence[Path]) -> str:
 
 
 def scan_fonts(
-    dirs: Iterable[str | os.PathLike] | None = None, use_cache: bool = True, verbose: bool = False
+    dirs: Iterable[str | os.PathLike] | None = None, use_cache: bool = True, verbose: bool = False,
+    use_denylist: bool = True,
 ) -> list[FontFace]:
-    """Valid, de-duplicated font faces below ``dirs`` (default: package pack + system folders)."""
+    """Valid, de-duplicated font faces below ``dirs`` (default: package pack + system folders).
+
+    Faces named in the package's ``font_denylist.txt`` (unreadable display fonts) are left out.
+    """
     dirs = default_font_dirs() if dirs is None else [Path(d) for d in dirs]
     files = find_font_files(dirs)
+    if use_denylist:
+        deny = read_denylist()
+        files = [f for f in files if f.name not in deny]
     key = _listing_key(files)
     cache = _cache_dir() / f"fonts-{key}.json"
     if use_cache and cache.is_file():
