@@ -130,7 +130,9 @@ def main() -> None:
     print(f"PP-OCRv4 word accuracy (%), {args.num} crops per set, seed {args.seed}")
     print("| set | HR 128x32 | bicubic 64x16 | " + " | ".join(f"LR {lv}" for lv in LEVELS) + " |")
     print("|---|---|---|" + "---|" * len(LEVELS))
-    sets = [("synthetic", lambda: synth_items(args.num, 1000 + args.seed))] if "synthetic" in args.sets else []
+    sets = []
+    if "synthetic" in args.sets:
+        sets.append(("synthetic", lambda: synth_items(args.num, 1000 + args.seed)))
     real = [name for name in args.sets if name != "synthetic"]
     if REAL.is_dir():
         sets += [(name, lambda n=name: real_items(n, args.num, args.seed)) for name in real]
