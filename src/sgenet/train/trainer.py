@@ -63,6 +63,7 @@ class Trainer:
             self.device = torch.device(run.device)
         if run.precision == "fp16" and self.device.type != "cuda":
             raise ValueError("run.precision=fp16 needs CUDA; use bf16 or fp32 on CPU")
+        self._threads_before = torch.get_num_threads()
         if run.threads > 0:
             torch.set_num_threads(run.threads)
         # Everything that can fail on bad input happens before any training work.
@@ -274,6 +275,7 @@ class Trainer:
             return self.finish()
         finally:
             self.logger.close()
+            torch.set_num_threads(self._threads_before)
 
     def _after_step(self, stats: StepStats) -> None:
         run, step = self.cfg.run, self.step
