@@ -202,3 +202,29 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["eval", "--model", "bicubic", "--data", str(tmp_path / "nope")]) == 2
     assert "dataset not found" in capsys.readouterr().err
     assert main(["eval", "--model", "bicubic", "--data", str(tmp_path), "--batch-size", "0"]) == 2
+    _image_folder(tmp_path / "crops", words=["ab"], damaged=False)
+    assert main(["eval", "--model", "crnn", "--data", str(tmp_path / "crops")]) == 2
+    assert "not a super-resolution model" in capsys.readouterr().err
+
+
+def test_collect_splits_textzoom_root_and_pairs(tmp_path):
+    from sgenet.data import LMDBWriter
+
+    for name in ("easy", "medium", "hard"):
+        with LMDBWriter(tmp_path / "tz" / "test" / name, map_size=1 << 22) as writer:
+            for i in range(2 + len(name) % 3):
+                hr = _render(f"w{i}", i)
+                writer.add(f"w{i}", hr, hr.resize(LR_SIZE, Image.BICUBIC))
+    pairs = tmp_path / "pairs"
+    for sub in ("lr", "hr"):
+        (pairs / sub).mkdir(parents=True)
+    hr = _render("pair", 0)
+    hr.save(pairs / "hr" / "a.png")
+    hr.resize(LR_SIZE).save(pairs / "lr" / "a.png")
+    splits = collect_splits([tmp_path / "tz", pairs])
+    assert [(s.name, len(s)) for s in splits] == [("easy", 3), ("medium", 2), ("hard", 3), ("pairs", 1)]
+    out = evaluate([_bicubic_model()], splits, [], EvalOptions(progress=False))
+    assert [s["n"] for s in out["splits"]] == [3, 2, 3, 1, 9]
+    assert out["splits"][3]["n_labelled"] == 0  # pairs without labels.tsv: fidelity only
+    twice = collect_splits([tmp_path / "tz", tmp_path / "tz"])
+    assert [s.name for s in twice][:2] == ["tz/easy", "tz/medium"] and twice[3].name == "tz/easy#2"

@@ -56,6 +56,9 @@ def load_eval_models(specs: Sequence[str]) -> list[EvalModel]:
         path = Path(spec)
         is_file = path.suffix == ".safetensors" or path.exists()
         module = load_model(path if is_file else spec).eval()
+        if hasattr(module, "read") and not hasattr(module, "forward_train"):
+            raise ValueError(f"{spec!r} is a text recognizer, not a super-resolution model "
+                             "(use it as a judge with --recognizers / --crnn-weights)")
         has_params = any(True for _ in module.parameters())
         trained = is_file or not has_params or is_pretrained_available(spec)
         name = path.stem if is_file else spec
