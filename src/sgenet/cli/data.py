@@ -8,11 +8,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from torch.utils.data import IterableDataset
 
 from sgenet.data.degrade import LEVEL_CHOICES
 from sgenet.data.fonts import get_font_library
 from sgenet.data.registry import open_dataset
 from sgenet.data.sheet import contact_sheet, sample_images
+from sgenet.imaging import tensor_to_pil
 
 
 def _save_atomic(img, out: Path) -> None:
@@ -32,13 +34,10 @@ def show(args: argparse.Namespace) -> int:
         picks = np.random.default_rng(args.seed).choice(n, size=min(args.num, n), replace=False).tolist()
     else:
         picks = list(range(min(args.num, n)))
-    if hasattr(ds, "__getitem__"):
-        items = [sample_images(ds, i) for i in picks]
+    if isinstance(ds, IterableDataset):
+        items = [(tensor_to_pil(s["lr"]), tensor_to_pil(s["hr"]), s["label"]) for s, _ in zip(ds, picks)]
     else:
-        from sgenet.imaging import tensor_to_pil
-
-        it = iter(ds)
-        items = [(tensor_to_pil(s["lr"]), tensor_to_pil(s["hr"]), s["label"]) for s, _ in zip(it, picks)]
+        items = [sample_images(ds, i) for i in picks]
     sheet = contact_sheet(items, cols=args.cols, scale=args.scale)
     _save_atomic(sheet, Path(args.out))
     print(f"{args.out}: {len(items)} pairs from {args.path} ({sheet.size[0]}x{sheet.size[1]})")
@@ -49,6 +48,8 @@ def check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = open_dataset(args.path, level=args.level, seed=args.seed)
+        if isinstance(ds, IterableDataset):
+            raise ValueError(f"{args.path} is a stream; nothing to check")
         n = len(ds)
         for i in range(n):
             ds[i]
