@@ -113,7 +113,7 @@ def _warp(masks: Image.Image, rng: np.random.Generator, text_h: int) -> Image.Im
 
 def _contrast_color(bg_lum: float, rng: np.random.Generator) -> np.ndarray:
     """A text colour whose luminance differs from the background's by a random contrast."""
-    contrast = rng.uniform(0.12, 0.35) if rng.random() < 0.15 else rng.uniform(0.35, 0.95)
+    contrast = rng.uniform(0.15, 0.35) if rng.random() < 0.1 else rng.uniform(0.35, 0.95)
     if bg_lum - contrast < 0:
         target = bg_lum + contrast
     elif bg_lum + contrast > 1:
@@ -131,8 +131,8 @@ def _crop_box(ink: Image.Image, text_h: int, rng: np.random.Generator) -> tuple[
         return 0, 0, ink.size[0], ink.size[1]
     x0, y0, x1, y1 = bbox
     th = max(y1 - y0, text_h // 2)
-    left, right = (rng.uniform(-0.04, 0.35, 2) * th) if rng.random() < 0.9 else rng.uniform(0.3, 1.2, 2) * th
-    top, bottom = rng.uniform(-0.06, 0.3, 2) * th
+    left, right = (rng.uniform(-0.04, 0.3, 2) * th) if rng.random() < 0.95 else rng.uniform(0.3, 1.0, 2) * th
+    top, bottom = rng.uniform(-0.05, 0.22, 2) * th
     return int(x0 - left), int(y0 - top), max(int(x1 + right), int(x0 - left) + 2), int(y1 + bottom)
 
 
