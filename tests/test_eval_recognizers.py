@@ -121,3 +121,19 @@ def test_tesseract_reads_clear_words():
     if not rec.available():
         pytest.skip(rec.unavailable_reason())
     assert sum(a == b for a, b in zip(rec.read(_crops()), WORDS)) >= 5
+
+
+def test_crnn_from_weights_file(tmp_path):
+    from sgenet.models import create_model, save_weights
+
+    path = tmp_path / "crnn.safetensors"
+    save_weights(create_model("crnn"), path, "crnn")
+    rec = get_recognizer("crnn", crnn_weights=path)
+    assert rec.available(), rec.unavailable_reason()
+    words = rec.read([np.zeros((32, 128, 3), np.uint8), np.full((32, 100, 3), 200, np.uint8)])
+    assert len(words) == 2 and all(isinstance(w, str) for w in words)
+    assert "CRNN" in rec.description
+    sr_path = tmp_path / "bicubic.safetensors"
+    save_weights(create_model("bicubic"), sr_path, "bicubic")
+    reason = get_recognizer("crnn", crnn_weights=sr_path).unavailable_reason()
+    assert reason is not None and "not a text recognizer" in reason

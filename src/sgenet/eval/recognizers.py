@@ -107,11 +107,18 @@ class CRNNRecognizer(Recognizer):
             return f"sgenet.models cannot be imported ({exc})"
         if "crnn" not in list_models():
             return "no 'crnn' model is registered in sgenet.models"
-        if self.weights is not None:
-            return None if self.weights.is_file() else f"CRNN weights not found: {self.weights}"
-        if not is_pretrained_available("crnn"):
+        if self.weights is not None and not self.weights.is_file():
+            return f"CRNN weights not found: {self.weights}"
+        if self.weights is None and not is_pretrained_available("crnn"):
             return ("no trained CRNN weights ship with this version (an untrained CRNN reads nothing); "
                     "train one with `sgenet train-recognizer` and pass --crnn-weights PATH")
+        try:
+            model = self._load()
+        except (RuntimeError, ValueError, OSError) as exc:
+            first = " ".join(str(exc).strip().splitlines()[:2])[:300] or type(exc).__name__
+            return f"cannot load the CRNN weights {self.weights or '(shipped)'}: {first}"
+        if not hasattr(model, "read"):
+            return f"{self.weights} holds {type(model).__name__}, not a text recognizer"
         return None
 
     def _load(self) -> torch.nn.Module:
@@ -119,10 +126,12 @@ class CRNNRecognizer(Recognizer):
             from sgenet.models import create_model, load_model
 
             if self.weights is not None:
-                self.model = load_model(self.weights)
+                model = load_model(self.weights)
             else:
-                self.model = create_model("crnn", pretrained=True)
-            self.model.eval()
+                model = create_model("crnn", pretrained=True)
+            self.model = model.eval()
+            origin = self.weights.name if self.weights else "shipped weights"
+            self.description = f"sgenet {type(model).__name__} ({origin})"
         return self.model
 
     @torch.inference_mode()
