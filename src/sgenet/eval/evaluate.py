@@ -247,6 +247,7 @@ def evaluate(models: Sequence[EvalModel], splits: Sequence[Split], recognizers: 
         if bar is not None:
             bar.close()
         state.load_flat(all_reduce_sum(state.flat()))
+        state.counts["skipped"] += int(getattr(split.dataset, "skipped", 0) or 0)  # dropped when opened
         merged = [e for part in all_gather_objects(state.examples) for e in part]
         state.examples = sorted(merged, key=lambda e: (-e["score"], e["index"]))[: opts.examples]
         states[split.name] = state
