@@ -9,12 +9,16 @@
    V = the self-attended text features. The result, reshaped to ``N x dim x H x W``, is the guidance
    map that every SR block fuses.
 
+``stride`` (int or (sh, sw)) > 1 runs the image side on average-pooled features (``sh * sw`` times
+fewer image tokens); the guidance map is then that much coarser and the fusion upsamples it.
+
 Position encodings are computed on the fly, so any width works (no fixed token table).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sgenet.charset import NUM_CLASSES
@@ -27,9 +31,10 @@ class VisualSemanticAlignment(nn.Module):
 
     def __init__(self, dim: int = 64, heads: int = 4, ffn: int = 64, self_layers: int = 2,
                  text_layers: int = 3, image_layers: int = 3, dropout: float = 0.1,
-                 num_classes: int = NUM_CLASSES) -> None:
+                 num_classes: int = NUM_CLASSES, stride: int | tuple[int, int] = 1) -> None:
         super().__init__()
         self.dim = dim
+        self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
         self.text_proj = nn.Linear(num_classes, dim, bias=False)
 
         def stack(depth: int) -> nn.ModuleList:
@@ -40,10 +45,15 @@ class VisualSemanticAlignment(nn.Module):
         self.image_decoder = stack(image_layers)
 
     def forward(self, image: torch.Tensor, text_probs: torch.Tensor) -> torch.Tensor:
-        """Image features ``N x dim x H x W`` + text ``N x T x classes`` -> guidance ``N x dim x H x W``."""
+        """Image features ``N x dim x H x W`` + text ``N x T x classes`` -> guidance ``N x dim x H' x W'``.
+
+        ``H' x W'`` is ``H x W`` divided by ``stride`` (rounded up); the fusion upsamples it.
+        """
+        if image.shape[1] != self.dim:
+            raise ValueError(f"image features have {image.shape[1]} channels, expected {self.dim}")
+        if self.stride != (1, 1):  # coarser image tokens (average pooling)
+            image = F.avg_pool2d(image, self.stride, ceil_mode=True, count_include_pad=False)
         n, c, h, w = image.shape
-        if c != self.dim:
-            raise ValueError(f"image features have {c} channels, the alignment module expects {self.dim}")
         img = image.flatten(2).transpose(1, 2)  # N x HW x dim
         img_pos = sinusoid_2d(h, w, c, image.device, img.dtype)
         text = self.text_proj(text_probs.to(self.text_proj.weight.dtype))

@@ -3,10 +3,9 @@
 Sequence mixers (the ``block`` choice of SGENet and TSRN):
 
 * ``"gru"``: a bidirectional GRU along one axis (the official SRB; hidden = channels / 2 per direction).
-* ``"conv"``: the CPU-efficient replacement with the same role (context along one axis): a gated
-  depthwise 1-D convolution (two kernel sizes, the second dilated) followed by a pointwise mix, with
-  a residual connection. It sees ``1 + (k-1)(1+d)`` pixels along its axis instead of the whole row,
-  which at 16 x 64 LR still covers several characters.
+* ``"conv"``: the CPU-efficient replacement with the same role (context along one axis): a
+  depthwise 1-D convolution, ReLU and a pointwise mix, with a residual connection. Each block
+  widens the receptive field along W by 6 and along H by 4 pixels (the 3x3 convs add 4 more).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgenet.models.fusion import GuidanceFusion
+from sgenet.models.fusion import GuidanceFusion, LightGuidanceFusion
 
 
 class GRUMixer(nn.Module):
@@ -41,26 +40,20 @@ class GRUMixer(nn.Module):
 
 
 class ConvMixer(nn.Module):
-    """Gated depthwise 1-D conv mixer along one axis: ``x + pw(dw2(dw1(x)) * sigmoid(gate(x)))``."""
+    """Depthwise 1-D conv mixer along one axis: ``x + pw(act(dw(x)))`` (kernel 7 along W, 5 along H)."""
 
-    def __init__(self, channels: int, axis: str, kernel: int = 5, dilation: int = 3) -> None:
+    def __init__(self, channels: int, axis: str, kernel: int | None = None) -> None:
         super().__init__()
         if axis not in ("h", "w"):
             raise ValueError(f"axis must be 'h' or 'w', got {axis!r}")
-
-        def dw(k: int, d: int) -> nn.Conv2d:
-            size, pad = ((1, k), (0, d * (k // 2))) if axis == "w" else ((k, 1), (d * (k // 2), 0))
-            dil = (1, d) if axis == "w" else (d, 1)
-            return nn.Conv2d(channels, channels, size, padding=pad, dilation=dil, groups=channels)
-
-        self.dw1 = dw(kernel, 1)
-        self.dw2 = dw(kernel, dilation)
-        self.act = nn.Mish()
+        k = kernel or (7 if axis == "w" else 5)
+        size, pad = ((1, k), (0, k // 2)) if axis == "w" else ((k, 1), (k // 2, 0))
+        self.dw = nn.Conv2d(channels, channels, size, padding=pad, groups=channels)
+        self.act = nn.ReLU()
         self.pw = nn.Conv2d(channels, channels, 1)
-        self.bn = nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.bn(self.pw(self.act(self.dw2(self.dw1(x)))))
+        return x + self.pw(self.act(self.dw(x)))
 
 
 def make_mixer(kind: str, channels: int, axis: str, proj: bool = False) -> nn.Module:
@@ -71,6 +64,26 @@ def make_mixer(kind: str, channels: int, axis: str, proj: bool = False) -> nn.Mo
     raise ValueError(f"unknown block kind {kind!r}; choose 'gru' or 'conv'")
 
 
+def conv3x3(channels: int, body: str, out_channels: int | None = None) -> nn.Module:
+    """A 3x3 conv: full (``"conv"``, official) or depthwise-separable (``"dwsep"``: dw 3x3 + 1x1)."""
+    out = out_channels or channels
+    if body == "conv":
+        return nn.Conv2d(channels, out, 3, padding=1)
+    if body == "dwsep":
+        return nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
+                             nn.Conv2d(channels, out, 1))
+    raise ValueError(f"unknown body {body!r}; choose 'conv' or 'dwsep'")
+
+
+def activation(name: str) -> nn.Module:
+    """``"mish"`` (official) or ``"silu"`` (same shape, ~5x cheaper on CPU in eager PyTorch)."""
+    if name == "mish":
+        return nn.Mish()
+    if name == "silu":
+        return nn.SiLU()
+    raise ValueError(f"unknown activation {name!r}; choose 'mish' or 'silu'")
+
+
 class RecurrentResidualBlock(nn.Module):
     """TSRN's sequential residual block, optionally with SGENet's guidance fusion.
 
@@ -79,14 +92,20 @@ class RecurrentResidualBlock(nn.Module):
     """
 
     def __init__(self, channels: int, block: str = "gru", guide_channels: int | None = None,
-                 proj: bool = False, bn_skip: bool = True) -> None:
+                 proj: bool = False, bn_skip: bool = True, body: str = "conv", fusion: str = "full",
+                 act: str = "mish") -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = conv3x3(channels, body)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.act = nn.Mish()
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.act = activation(act)
+        self.conv2 = conv3x3(channels, body)
         self.bn2 = nn.BatchNorm2d(channels)
-        self.fusion = GuidanceFusion(channels, guide_channels) if guide_channels else None
+        self.fusion = None
+        if guide_channels:
+            if fusion not in ("full", "light"):
+                raise ValueError(f"unknown fusion {fusion!r}; choose 'full' or 'light'")
+            cls = GuidanceFusion if fusion == "full" else LightGuidanceFusion
+            self.fusion = cls(channels, guide_channels)
         self.mix_h = make_mixer(block, channels, "h", proj)
         self.bn3 = nn.BatchNorm2d(channels) if bn_skip else nn.Identity()
         self.mix_w = make_mixer(block, channels, "w", proj)
@@ -100,17 +119,26 @@ class RecurrentResidualBlock(nn.Module):
 
 
 class Upsampler(nn.Module):
-    """x2 upsampler and output conv: conv3x3 (C -> 4U), PixelShuffle(2), Mish, conv kxk (U -> out).
+    """x2 upsampler and output conv: conv3x3 (C -> 4U), PixelShuffle(2), act, conv kxk (U -> out).
 
-    The official layout is U = C = 64 and k = 9; a smaller U / k cuts the HR-resolution cost.
+    The official layout is a full 3x3 first conv, U = C = 64, Mish and a full 9x9 output conv.
+    A smaller U, a depthwise-separable first conv (``body="dwsep"``) or output conv
+    (``separable_out``) cut the cost, most of which is at HR resolution.
     """
 
-    def __init__(self, channels: int, out_channels: int, up_channels: int = 64, out_kernel: int = 9) -> None:
+    def __init__(self, channels: int, out_channels: int, up_channels: int = 64, out_kernel: int = 9,
+                 body: str = "conv", separable_out: bool = False, act: str = "mish") -> None:
         super().__init__()
-        self.conv = nn.Conv2d(channels, 4 * up_channels, 3, padding=1)
+        self.conv = conv3x3(channels, body, 4 * up_channels)
         self.shuffle = nn.PixelShuffle(2)
-        self.act = nn.Mish()
-        self.out = nn.Conv2d(up_channels, out_channels, out_kernel, padding=out_kernel // 2)
+        self.act = activation(act)
+        pad = out_kernel // 2
+        if separable_out:
+            self.out = nn.Sequential(
+                nn.Conv2d(up_channels, up_channels, out_kernel, padding=pad, groups=up_channels, bias=False),
+                nn.Conv2d(up_channels, out_channels, 1))
+        else:
+            self.out = nn.Conv2d(up_channels, out_channels, out_kernel, padding=pad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.act(self.shuffle(self.conv(x))))

@@ -1,19 +1,30 @@
 """SGENet's guidance fusion ("AffineModulate" in LEMMA/SGENet's code), made size-agnostic.
 
-``cat = [features, BN(guidance)]`` goes through three parallel 1x1 branches (computed as one
-1x1 conv and one grouped 1x1 conv); branch 1 yields per-channel weights from a *global* channel
-attention over the whole map; ``out = BN(x3 + agg(sigmoid_weights * x2))``.
+``cat = [features, BN(guidance)]`` goes through three parallel 1x1 branches; branch 1 yields
+per-channel weights from a *global* channel attention over the whole map (sigmoid);
+``out = BN(x3 + agg(weights * x2))``.
 
 The official code collapses the map with a 16 x 64 depthwise kernel, which fixes the input size.
-Here the collapse is a learned, softmax-weighted global pooling (GCNet-style context pooling:
-one 1x1 conv scores every position, the scores are softmax-normalised over H x W), which covers
-the whole map for any width.
+:class:`GuidanceFusion` (official layout) replaces it with a learned softmax-weighted global pooling
+(GCNet-style: a 1x1 conv scores every position, softmax over H x W). :class:`LightGuidanceFusion`
+is the CPU-efficient variant: linear 1x1 branches, a global *average* pooling, a single-conv
+``agg``, no BN on the guidance (the alignment output is already layer-normalised), and the
+guidance projection computed at the guidance map's own (coarser) resolution, then upsampled.
+
+The guidance map may be coarser than the features; it is upsampled (nearest) to their size.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def _upsample_to(g: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    if g.shape[-2:] == size:
+        return g
+    return F.interpolate(g, size=(int(size[0]), int(size[1])), mode="nearest")
 
 
 class GlobalContextPool(nn.Module):
@@ -26,32 +37,73 @@ class GlobalContextPool(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = x.shape[:2]
         weights = self.score(x).flatten(2).softmax(dim=-1)  # N x 1 x HW
-        pooled = torch.bmm(x.flatten(2), weights.transpose(1, 2))  # N x C x 1
+        pooled = torch.bmm(x.flatten(2), weights.transpose(1, 2).to(x.dtype))  # N x C x 1
         return pooled.reshape(n, c, 1, 1)
 
 
+def _channel_mlp(c: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 1),
+                         nn.Sigmoid())
+
+
 class GuidanceFusion(nn.Module):
-    """Fuse image features ``N x C x H x W`` with the guidance map ``N x G x H x W``."""
+    """Official layout: three Conv1x1-BN-PReLU-Conv1x1 branches (run as one wide and one grouped conv)."""
 
     def __init__(self, channels: int, guide_channels: int) -> None:
         super().__init__()
         c = channels
         self.guide_norm = nn.BatchNorm2d(guide_channels)
-        # three branches Conv1x1(C+G -> C) - BN - PReLU - Conv1x1(C -> C), run as one wide conv
         self.branches = nn.Sequential(
             nn.Conv2d(c + guide_channels, 3 * c, 1), nn.BatchNorm2d(3 * c), nn.PReLU(3 * c),
             nn.Conv2d(3 * c, 3 * c, 1, groups=3),
         )
         self.pool = GlobalContextPool(c)
-        self.channel_attn = nn.Sequential(
-            nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 1), nn.Sigmoid(),
-        )
+        self.channel_attn = _channel_mlp(c)
         self.agg = nn.Sequential(nn.Conv2d(c, c, 1), nn.BatchNorm2d(c), nn.PReLU(c), nn.Conv2d(c, c, 1))
         self.out_norm = nn.BatchNorm2d(c)
 
     def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        if guidance.shape[-2:] != x.shape[-2:]:
-            raise ValueError(f"guidance map {tuple(guidance.shape)} does not match features {tuple(x.shape)}")
-        x1, x2, x3 = self.branches(torch.cat([x, self.guide_norm(guidance)], dim=1)).chunk(3, dim=1)
+        g = self.guide_norm(_upsample_to(guidance, x.shape[-2:]))
+        x1, x2, x3 = self.branches(torch.cat([x, g], dim=1)).chunk(3, dim=1)
         weights = self.channel_attn(self.pool(x1))
         return self.out_norm(x3 + self.agg(weights * x2))
+
+
+class LightGuidanceFusion(nn.Module):
+    """CPU-efficient: ``x_i = Wx_i x + up(Wg_i g)``; ``w = MLP(GAP(x_1))``; ``BN(x_3 + A(w * x_2))``.
+
+    All branches are linear, so the full-resolution work collapses into one per-sample 1x1 conv:
+    ``x_3 + A diag(w) x_2 = M_n x + up(h_n)`` with ``M_n = Wx_3 + A diag(w_n) Wx_2`` (a batched
+    matmul) and ``h_n`` the guidance terms, computed at the guidance map's resolution.
+    """
+
+    def __init__(self, channels: int, guide_channels: int) -> None:
+        super().__init__()
+        c = channels
+        self.c = c
+        self.x_proj = nn.Conv2d(c, 3 * c, 1)  # the three branches' image part
+        self.g_proj = nn.Conv2d(guide_channels, 3 * c, 1, bias=False)  # ... and their guidance part
+        self.channel_attn = _channel_mlp(c)
+        self.agg = nn.Conv2d(c, c, 1)
+        self.out_norm = nn.BatchNorm2d(c)
+
+    def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
+        c = self.c
+        n, _, h, w = x.shape
+        wx = self.x_proj.weight.flatten(1).to(x.dtype)  # 3C x C
+        bx = self.x_proj.bias.to(x.dtype)
+        g = self.g_proj(guidance).to(x.dtype)  # N x 3C x h' x w'
+        # branch 1 only feeds the global pooling: GAP(Wx x + up(Wg g) + b) = Wx GAP(x) + Wg GAP(g) + b
+        pooled = x.mean(dim=(2, 3)) @ wx[:c].t() + bx[:c] + g[:, :c].mean(dim=(2, 3))
+        weights = self.channel_attn(pooled[:, :, None, None]).flatten(1)  # N x C
+        agg_w = self.agg.weight.flatten(1).to(x.dtype)
+        a = agg_w.unsqueeze(0) * weights.unsqueeze(1)  # A diag(w): N x C x C
+        mat = wx[2 * c:].unsqueeze(0) + a @ wx[c:2 * c]  # N x C x C
+        bias = bx[2 * c:] + (a @ bx[c:2 * c].unsqueeze(-1)).squeeze(-1) + self.agg.bias.to(x.dtype)
+        low = g[:, 2 * c:] + torch.einsum("nij,njhw->nihw", a, g[:, c:2 * c]) + bias[:, :, None, None]
+        if x.is_contiguous(memory_format=torch.channels_last):  # N x HW x C rows
+            y = torch.bmm(x.permute(0, 2, 3, 1).reshape(n, h * w, c), mat.transpose(1, 2))
+            y = y.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        else:
+            y = torch.bmm(mat, x.reshape(n, c, h * w)).reshape(n, c, h, w)
+        return self.out_norm(y + _upsample_to(low, x.shape[-2:]))

@@ -1,6 +1,6 @@
 """``textrec``: the project's small CTC text recognizer (SGENet's semantic-guidance branch).
 
-A compact conv stem (stride 4 in width, height collapsed to 1) followed by a couple of global
+A compact conv stem (stride 4 in width, height collapsed to 1), followed by a couple of global
 self-attention layers over the column tokens (SVTR-style "global mixing"), and a CTC head over
 37 classes (blank + ``0-9a-z``, see :mod:`sgenet.charset`). Takes RGB in [0, 1] of any size.
 """
@@ -49,18 +49,17 @@ class TextRecognizer(CTCRecognizer):
     proportional width when ``keep_ratio``. The output has ``T = ceil(width / 4)`` frames.
     """
 
-    def __init__(self, channels: Sequence[int] = (16, 32, 64, 128), dim: int = 160, depth: int = 2,
-                 heads: int = 4, ffn: int = 320, dropout: float = 0.1, keep_ratio: bool = False,
+    def __init__(self, channels: Sequence[int] = (24, 48, 64, 96), dim: int = 128, depth: int = 2,
+                 heads: int = 4, ffn: int = 256, dropout: float = 0.1, keep_ratio: bool = False,
                  input_width: int = 128) -> None:
         super().__init__()
         c1, c2, c3, c4 = channels
         self.keep_ratio = keep_ratio
         self.input_size = (HEIGHT, input_width)
-        self.stem = nn.Sequential(
-            conv_bn(3, c1, 3),  # 32 x W
-            conv_bn(c1, c2, 3, stride=2),  # 16 x W/2
-            conv_bn(c2, c3, 3, stride=2),  # 8 x W/4
-            conv_bn(c3, c3, 3),
+        self.stem = nn.Sequential(  # SVTR-like stride-4 patch embedding, then a small conv stage
+            conv_bn(3, c1, 3, stride=2),  # 16 x W/2
+            conv_bn(c1, c2, 3, stride=2),  # 8 x W/4
+            conv_bn(c2, c3, 3),
             conv_bn(c3, c4, 3, stride=(2, 1)),  # 4 x W/4
             conv_bn(c4, c4, 3),
         )

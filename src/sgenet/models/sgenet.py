@@ -17,10 +17,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgenet.models.alignment import VisualSemanticAlignment
-from sgenet.models.blocks import RecurrentResidualBlock, Upsampler
+from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
 from sgenet.models.layers import check_lr_input
 from sgenet.models.recognizer import TextRecognizer
 from sgenet.models.registry import register_model
+
+# CPU-efficient defaults of the alignment module: image tokens pooled 4 x 2 (4 x W/2 tokens), no dropout
+ALIGN_DEFAULTS: dict[str, Any] = {"stride": (4, 2), "dropout": 0.0}
+# the official SGENet layers (``sgenet_gru``)
+OFFICIAL: dict[str, Any] = {
+    "block": "gru", "body": "conv", "fusion": "full", "act": "mish", "up_channels": 64, "out_kernel": 9,
+    "separable_out": False, "align": {"stride": 1, "dropout": 0.1},
+}
 
 
 class SGENet(nn.Module):
@@ -31,16 +39,21 @@ class SGENet(nn.Module):
         channels: width of the SR branch and of the alignment module (official: 64).
         num_blocks: number of guided residual blocks (official: 2).
         block: sequence mixer in each block, ``"conv"`` (CPU-efficient) or ``"gru"`` (official BiGRUs).
-        up_channels, out_kernel: upsampler width after PixelShuffle and output conv size (official 64, 9).
+        body: the 3x3 convs (blocks, tail, upsampler), ``"conv"`` (official) or ``"dwsep"``.
+        fusion: ``"full"`` (official layout) or ``"light"`` (see :mod:`sgenet.models.fusion`).
+        act: ``"mish"`` (official) or ``"silu"``.
+        up_channels, out_kernel, separable_out: the upsampler (official 64, 9, False).
         recognizer: keyword arguments of the guidance :class:`TextRecognizer`.
-        align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``).
+        align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``), merged
+            over ``ALIGN_DEFAULTS``; the official module is ``{"stride": 1, "dropout": 0.1}``.
         guidance: ``False`` drops the guidance branch (ablation: a plain SR network).
     """
 
     scale = 2
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
-                 up_channels: int = 64, out_kernel: int = 9, recognizer: dict[str, Any] | None = None,
+                 body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
+                 out_kernel: int = 3, separable_out: bool = False, recognizer: dict[str, Any] | None = None,
                  align: dict[str, Any] | None = None, guidance: bool = True) -> None:
         super().__init__()
         if in_channels not in (3, 4):
@@ -48,11 +61,14 @@ class SGENet(nn.Module):
         self.in_channels = in_channels
         self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         self.recognizer = TextRecognizer(**(recognizer or {})) if guidance else None
-        self.alignment = VisualSemanticAlignment(dim=channels, **(align or {})) if guidance else None
+        align = {**ALIGN_DEFAULTS, **(align or {})}
+        self.alignment = VisualSemanticAlignment(dim=channels, **align) if guidance else None
         guide = channels if guidance else None
-        self.blocks = nn.ModuleList(RecurrentResidualBlock(channels, block, guide) for _ in range(num_blocks))
-        self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
-        self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel)
+        self.blocks = nn.ModuleList(
+            RecurrentResidualBlock(channels, block, guide, body=body, fusion=fusion, act=act)
+            for _ in range(num_blocks))
+        self.tail = nn.Sequential(conv3x3(channels, body), nn.BatchNorm2d(channels))
+        self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel, body, separable_out, act)
 
     def recognizer_input(self, lr: torch.Tensor) -> torch.Tensor:
         """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient."""
@@ -94,4 +110,4 @@ def sgenet(**kwargs: Any) -> SGENet:
 @register_model
 def sgenet_gru(**kwargs: Any) -> SGENet:
     """SGENet with the official layers: BiGRU blocks, 64-channel upsampler, 9x9 output conv."""
-    return SGENet(**{"block": "gru", "up_channels": 64, "out_kernel": 9, **kwargs})
+    return SGENet(**{**OFFICIAL, **kwargs})

@@ -35,7 +35,7 @@ class TSRN(nn.Module):
         self.blocks = nn.ModuleList(
             RecurrentResidualBlock(channels, block, proj=proj, bn_skip=False) for _ in range(num_blocks))
         self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
-        self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel)
+        self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel)  # official layout
 
     def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, None]:
         check_lr_input(lr, self.in_channels)
