@@ -63,14 +63,22 @@ def count_macs(model: nn.Module, inputs: torch.Tensor) -> dict[str, Any]:
     return {"flops": flops, "macs": flops / 2, "counter": FLOP_COUNTER}
 
 
-def _timed(fn: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
+def _timed(fn: Callable[[], Any], repeats: int, warmup: int, clock: str = "wall") -> list[float]:
+    """Run ``fn`` ``warmup`` times, then time ``repeats`` runs.
+
+    ``clock="wall"``: elapsed seconds. ``clock="cpu"``: this process's CPU seconds divided by the
+    thread count, i.e. the wall time the run would take with the cores to itself (an estimate for a
+    busy shared machine; OpenMP spin-waiting makes it conservative).
+    """
     for _ in range(warmup):
         fn()
+    now = time.perf_counter if clock == "wall" else time.process_time
+    scale = 1.0 if clock == "wall" else 1.0 / max(1, torch.get_num_threads())
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = now()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append((now() - start) * scale)
     return times
 
 
@@ -107,10 +115,11 @@ def _train_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | 
 
 
 def measure_train_throughput(model: nn.Module, batch: int = 48, width: int = 64, steps: int = 6,
-                             warmup: int = 2, bf16: bool = False, channels_last: bool = True) -> float:
+                             warmup: int = 2, bf16: bool = False, channels_last: bool = True,
+                             clock: str = "wall") -> float:
     """Samples/s of full training steps (forward, backward, Adam step) at ``batch``; median step time.
 
-    The model's parameters are trained in place: pass a throw-away model.
+    The model's parameters are trained in place: pass a throw-away model. ``clock`` as in :func:`_timed`.
     """
     device = next(model.parameters()).device
     model.train()
@@ -133,7 +142,7 @@ def measure_train_throughput(model: nn.Module, batch: int = 48, width: int = 64,
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    return batch / statistics.median(_timed(step, steps, warmup))
+    return batch / statistics.median(_timed(step, steps, warmup, clock))
 
 
 @contextlib.contextmanager
@@ -149,7 +158,7 @@ def num_threads(n: int | None) -> Iterator[None]:
 
 
 def profile_model(name: str, width: int = 64, threads: int | None = None, train: bool = True,
-                  repeats: int = 20, train_steps: int = 6, cuda: bool = True,
+                  repeats: int = 20, train_steps: int = 6, bf16: bool = True, cuda: bool = True,
                   **overrides: Any) -> dict[str, Any]:
     """Everything ``sgenet profile`` reports, as a nested dict (see the CLI for the keys)."""
     torch.manual_seed(0)
@@ -168,9 +177,14 @@ def profile_model(name: str, width: int = 64, threads: int | None = None, train:
         t64 = measure_latency(model, example_input(model, 64, width), max(3, repeats // 4), warmup=1)
         cpu["throughput_b64"] = 64 / t64
         if train and any(p.requires_grad for p in model.parameters()):
-            for key, bf16 in (("train_samples_per_s_b48", False), ("train_samples_per_s_b48_bf16", True)):
+            rows = [("train_samples_per_s_b48", False, "wall"),
+                    ("train_samples_per_s_b48_cputime", False, "cpu")]
+            if bf16:
+                rows += [("train_samples_per_s_b48_bf16", True, "wall")]
+            for key, use_bf16, clock in rows:
+                torch.manual_seed(0)
                 fresh = create_model(name, **overrides)
-                cpu[key] = measure_train_throughput(fresh, 48, width, train_steps, bf16=bf16)
+                cpu[key] = measure_train_throughput(fresh, 48, width, train_steps, bf16=use_bf16, clock=clock)
         result["cpu"] = cpu
     if cuda and torch.cuda.is_available():  # pragma: no cover - no GPU on the project machine
         result["cuda"] = _profile_cuda(name, width, overrides)
