@@ -12,7 +12,7 @@ pytest.importorskip("onnx")
 
 from sgenet.cli.export import check_export  # noqa: E402
 from sgenet.cli.main import main  # noqa: E402
-from sgenet.deploy.export import ExpMish, cached_export, export_onnx, quantize_int8  # noqa: E402
+from sgenet.deploy.export import BicubicX2, ExpMish, cached_export, export_onnx, quantize_int8  # noqa: E402
 from sgenet.deploy.onnx_runtime import OnnxRunner  # noqa: E402
 from sgenet.deploy.predictor import Upscaler  # noqa: E402
 from sgenet.models import create_model, save_weights  # noqa: E402
@@ -57,6 +57,23 @@ def _word(w: int = 64, h: int = 16) -> Image.Image:
 def test_expmish_is_mish():
     x = torch.linspace(-30, 60, 10001)
     assert torch.allclose(ExpMish()(x), torch.nn.functional.mish(x), atol=1e-6, rtol=1e-5)
+
+
+def test_conv_bicubic_is_bicubic():
+    for width in (16, 17, 64):
+        x = torch.rand(2, 3, 16, width)
+        ref = torch.nn.functional.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+        assert torch.allclose(BicubicX2()(x), ref, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_fp32_parity_default_sgenet(tmp_path):
+    """The shipped architecture (untrained weights): every layer type of the real model exports."""
+    torch.manual_seed(0)
+    model = create_model("sgenet").eval()
+    path = export_onnx(model, tmp_path / "sgenet.onnx")
+    for width, d_sr, d_logits in check_export(model, path, widths=(16, 64, 160), batch=2, threads=1):
+        assert d_sr <= 1e-4 and d_logits <= 1e-4, (width, d_sr, d_logits)
 
 
 def test_fp32_parity(tiny, exported):

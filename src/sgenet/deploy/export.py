@@ -10,6 +10,7 @@ int8: ``static`` (QDQ, per-channel weights, activations calibrated on synthetic 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import tempfile
 import warnings
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sgenet.deploy.io import file_mode
@@ -36,13 +38,60 @@ class ExpMish(nn.Module):
         return x * (n / (n + 2.0))
 
 
+def _cubic(x: float, a: float = -0.75) -> float:
+    x = abs(x)
+    return (a + 2) * x**3 - (a + 3) * x**2 + 1 if x <= 1 else a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a
+
+
+class BicubicX2(nn.Module):
+    """``F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)`` as two depthwise
+    4-tap convolutions per axis (edge padding, the two output phases interleaved). Same numbers,
+    but far cheaper in ONNX Runtime than its cubic ``Resize``."""
+
+    def __init__(self, channels: int = 3) -> None:
+        super().__init__()
+        even = [_cubic(d) for d in (1.75, 0.75, 0.25, 1.25)]  # output 2k samples k-0.25
+        odd = even[::-1]  # output 2k+1 samples k+0.25
+        taps = torch.tensor([even, odd]).view(2, 1, 1, 4).repeat(channels, 1, 1, 1)
+        self.channels = channels
+        self.register_buffer("taps", taps, persistent=False)
+
+    def _width(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        y = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="replicate"), self.taps, groups=self.channels)
+        y = y.reshape(n, self.channels, 2, h, w + 1)
+        return torch.stack([y[:, :, 0, :, :w], y[:, :, 1, :, 1:]], dim=-1).reshape(n, self.channels, h, 2 * w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._width(self._width(x).transpose(2, 3)).transpose(2, 3)
+
+
+def _fast_recognizer_input(model: nn.Module) -> None:
+    """Use :class:`BicubicX2` for SGENet's recognizer input, if it reproduces the model's own."""
+    if getattr(model, "recognizer", None) is None or not hasattr(model, "recognizer_input"):
+        return
+    up = BicubicX2()
+
+    def recognizer_input(lr: torch.Tensor) -> torch.Tensor:
+        return up(lr[:, :3]).clamp(0.0, 1.0)
+
+    gen = torch.Generator().manual_seed(0)
+    probe = torch.rand(2, int(getattr(model, "in_channels", 4)), 16, 37, generator=gen)
+    with torch.no_grad():
+        same = torch.allclose(recognizer_input(probe), model.recognizer_input(probe), atol=1e-5)
+    if same:
+        model.recognizer_input = recognizer_input
+
+
 def export_copy(model: nn.Module) -> nn.Module:
-    """A CPU fp32 eval-mode copy of ``model`` with ``nn.Mish`` replaced by :class:`ExpMish`."""
+    """A CPU fp32 eval-mode copy of ``model`` with the same function and ONNX-Runtime-friendly ops:
+    ``nn.Mish`` -> :class:`ExpMish`, bicubic recognizer input -> :class:`BicubicX2`."""
     model = copy.deepcopy(model).float().cpu().eval()
     for module in list(model.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, nn.Mish):
                 setattr(module, child_name, ExpMish())
+    _fast_recognizer_input(model)
     return model
 
 
@@ -149,6 +198,9 @@ def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: st
     out = Path(out)
     tmp = _atomic_target(out)
     pre = tmp + ".pre.onnx"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime.quantization logs per-tensor notes on the root logger
     try:
         quant_pre_process(str(fp32_path), pre, skip_symbolic_shape=True)
         if mode == "dynamic":
@@ -168,6 +220,7 @@ def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: st
                             nodes_to_exclude=_slow_int8_convs(pre))
         os.replace(tmp, out)
     finally:
+        root.setLevel(level)
         for path in (tmp, pre):
             if os.path.exists(path):
                 os.unlink(path)
