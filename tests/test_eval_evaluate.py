@@ -229,3 +229,22 @@ def test_collect_splits_textzoom_root_and_pairs(tmp_path):
     assert out["splits"][3]["n_labelled"] == 0  # pairs without labels.tsv: fidelity only
     twice = collect_splits([tmp_path / "tz", tmp_path / "tz"])
     assert [s.name for s in twice][:2] == ["tz/easy", "tz/medium"] and twice[3].name == "tz/easy#2"
+
+
+def test_compare_several_models_in_one_table(tmp_path):
+    from sgenet.eval.evaluate import load_eval_models
+    from sgenet.models import create_model, save_weights
+
+    path = tmp_path / "my_tsrn.safetensors"
+    save_weights(create_model("tsrn"), path, "tsrn")
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        models = load_eval_models(["bicubic", str(path), "tsrn", "bicubic"])
+    assert [m.name for m in models] == ["bicubic", "my_tsrn", "tsrn (untrained)", "bicubic#2"]
+    assert [m.trained for m in models] == [True, True, False, True]
+    samples = _samples(WORDS[:4])
+    out = evaluate(models[:2], [Split("t", samples, "m")], [_oracle(samples)],
+                   EvalOptions(batch_size=4, progress=False))
+    assert {r["model"] for r in out["results"]} == {"bicubic", "my_tsrn"}
+    report = {"models": [{"name": m.name, "trained": m.trained} for m in models[:2]], **out}
+    assert "| split | recognizer | n | LR bicubic | bicubic | my_tsrn | HR |" in to_markdown(report)
+    assert accuracy_chart(report, tmp_path / "a.png").is_file()
