@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: here it is a CPU build on local disk; a loose requirement would pull CUDA.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev,onnx,tb]"
+	$(BIN)/python -m pip install -q -e ".[dev,onnx,tb,eval]"
 	touch $(STAMP)
 
 install: $(STAMP)
