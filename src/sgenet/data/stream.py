@@ -11,6 +11,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from sgenet.data.datasets import Sample, make_sample
 from sgenet.data.degrade import LEVEL_CHOICES
+from sgenet.data.fonts import get_font_library
 from sgenet.data.synth import Synthesizer
 
 
@@ -29,6 +30,8 @@ class _SynthBase:
         self.font_dirs = None if font_dirs is None else [str(d) for d in font_dirs]
         self.system_fonts = system_fonts
         self._synth: Synthesizer | None = None
+        # scan the fonts now (cached on disk and, after fork, in every worker); bad folders fail here
+        get_font_library(self.font_dirs, system=system_fonts)
 
     @property
     def synth(self) -> Synthesizer:
