@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,22 @@ from sgenet.imaging import tensor_to_pil
 from sgenet.train.checkpoint import _atomic, atomic_write_text
 
 log = logging.getLogger("sgenet.train")
+
+
+def git_commit() -> str:
+    """Commit of the sgenet source tree (or of the working directory), ``+dirty`` if modified."""
+    for where in (Path(__file__).resolve().parent, Path.cwd()):
+        try:
+            head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  timeout=10, cwd=where)
+            if head.returncode != 0:
+                continue
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=10, cwd=where).stdout.strip()
+            return head.stdout.strip() + ("+dirty" if dirty else "")
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return "unknown"
 
 
 class StepStats:

@@ -52,7 +52,8 @@ class SRTrainer(Trainer):
     """Trains a registry SR model via ``forward_train``."""
 
     def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
-        for key, path in (("loss.perception_recognizer", cfg.loss.perception_recognizer),
+        perception_path = cfg.loss.perception_recognizer if cfg.loss.perception > 0 else ""
+        for key, path in (("loss.perception_recognizer", perception_path),
                           ("model.init_recognizer", cfg.model.init_recognizer),
                           ("run.val_reader", cfg.run.val_reader)):
             if path and not Path(path).is_file():
@@ -64,7 +65,7 @@ class SRTrainer(Trainer):
             perception = TextPerceptionLoss(load_frozen_recognizer(lc.perception_recognizer, self.device),
                                             lc.perception_kind)
         self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale)
-        reader_path = cfg.run.val_reader or lc.perception_recognizer
+        reader_path = cfg.run.val_reader or perception_path
         self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
         self._last_batch: dict[str, Any] | None = None
 

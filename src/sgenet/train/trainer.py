@@ -8,9 +8,9 @@ logging and the final safetensors export. Subclasses define the model, the loss 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,21 +25,12 @@ from sgenet.models.registry import save_weights
 from sgenet.train.checkpoint import CheckpointManager, capture_rng, restore_rng
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
-from sgenet.train.logging import RunLogger, StepStats
+from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
 
 class TrainingDiverged(RuntimeError):
     """Raised after ``run.max_bad_steps`` consecutive non-finite losses."""
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _any_rank(flag: bool, device: torch.device) -> bool:
@@ -206,7 +197,7 @@ class Trainer:
         micro = self._micro_batches(batch)
         for i, mb in enumerate(micro):
             sync_ctx = (self.step_module.no_sync() if self.dist.enabled and i < len(micro) - 1
-                        and hasattr(self.step_module, "no_sync") else _nullcontext())
+                        and hasattr(self.step_module, "no_sync") else contextlib.nullcontext())
             with sync_ctx:
                 x = self.inputs(mb)
                 bad = not bool(torch.isfinite(x).all())  # the models reject non-finite input
@@ -329,10 +320,3 @@ class Trainer:
         sdist.barrier()
         return path
 
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -1,0 +1,183 @@
+"""Training throughput of ``sgenet train`` / ``sgenet train-recognizer`` on this CPU, variant by variant.
+
+Each variant is a set of config overrides applied on top of ``--config``. Variants are measured
+side by side, interleaved round by round (the machine is shared: compare ratios within one run).
+For every variant the real training step (:meth:`Trainer.train_step`: forward, all losses,
+backward, clipping, Adam) runs on batches from the real data path, and the script prints the
+median time per step split into data (waiting for the loader) and compute, samples/s (wall clock),
+and samples per CPU-second of the main process (less sensitive to other jobs on a shared machine;
+DataLoader worker CPU is not included).
+
+    python bench/bench_train.py                                   # SGENet default config, all variants
+    python bench/bench_train.py --variants base,threads1,bf16 --steps 8
+    python bench/bench_train.py --config configs/textrec.yaml --task recognizer --variants base,batch32
+    python bench/bench_train.py --data /path/to/lmdb              # instead of a temporary synthetic LMDB
+
+Missing recognizer weights named by the config (init / perception) are replaced by randomly
+initialised textrec weights of the same architecture: the cost is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from sgenet.data import LMDBWriter, Synthesizer
+from sgenet.models import create_model, save_weights
+from sgenet.train.config import load_config
+from sgenet.train.data import StepBatchSampler, make_train_loader
+
+VARIANTS: dict[str, list[str]] = {
+    "base": [],
+    "threads1": ["run.threads=1"],
+    "threads2": ["run.threads=2"],
+    "bf16": ["run.precision=bf16"],
+    "channels_last": ["run.channels_last=true"],
+    "compile": ["run.compile=true"],
+    "gru": ["model.name=sgenet_gru"],
+    "no_perception": ["loss.perception=0"],
+    "batch32": ["data.batch_size=32"],
+    "batch96": ["data.batch_size=96"],
+    "synth_stream": ["data.train=['synth:']"],
+    "synth_stream_w1": ["data.train=['synth:']", "data.num_workers=1"],
+    "lmdb_w1": ["data.num_workers=1"],
+}
+DEFAULT = ("base,threads2,channels_last,gru,no_perception,batch32,batch96,synth_stream,synth_stream_w1,"
+           "lmdb_w1")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def make_lmdb(path: Path, num: int) -> Path:
+    synth = Synthesizer(seed=0, level="mix")
+    with LMDBWriter(path) as writer:
+        for i in range(num):
+            pair = synth(i)
+            writer.add(pair.label, pair.hr, pair.lr)
+    return path
+
+
+class Runner:
+    """One variant: a trainer plus its loader, stepped on demand."""
+
+    def __init__(self, name: str, overrides: list[str], args: argparse.Namespace, tmp: Path,
+                 data: str, rec_weights: str) -> None:
+        from sgenet.train.recognizer_trainer import RecognizerTrainer
+        from sgenet.train.sr_trainer import SRTrainer
+
+        base = [f"data.train=['{data}']", "data.val=", "run.progress=false", "run.tensorboard=false",
+                "run.sample_every=0", "run.log_every=1000000", "run.ckpt_every=1000000",
+                f"run.threads={args.threads}"]
+        cfg = load_config(args.config, base + list(args.override) + overrides)
+        if args.task == "sr":
+            if cfg.model.init_recognizer and not Path(cfg.model.init_recognizer).is_file():
+                cfg.model.init_recognizer = rec_weights
+            if not Path(cfg.loss.perception_recognizer).is_file():
+                cfg.loss.perception_recognizer = rec_weights
+            cfg.run.val_reader = ""
+        self.name, self.cfg = name, cfg
+        cls = SRTrainer if args.task == "sr" else RecognizerTrainer
+        self.trainer = cls(cfg, tmp / name)
+        self.workers = cfg.data.num_workers
+        self.loader = None  # created at the first step (DataLoader workers only live while measured)
+        self.data_s: list[float] = []
+        self.compute_s: list[float] = []
+        self.cpu_s: list[float] = []
+        self.first_step_s = 0.0
+
+    def step(self, record: bool) -> None:
+        if self.loader is None:
+            cfg = self.cfg
+            sampler = StepBatchSampler(len(self.trainer.train_set), cfg.data.batch_size, cfg.run.seed)
+            self.loader = iter(make_train_loader(self.trainer.train_set, sampler, self.workers))
+        torch.set_num_threads(self.cfg.run.threads)
+        c0, t0 = time.process_time(), time.perf_counter()
+        batch = self.trainer.to_device(next(self.loader))
+        t1 = time.perf_counter()
+        self.trainer.train_step(batch)
+        t2, c2 = time.perf_counter(), time.process_time()
+        if record:
+            self.data_s.append(t1 - t0)
+            self.compute_s.append(t2 - t1)
+            self.cpu_s.append(c2 - c0)
+        elif self.first_step_s == 0.0:
+            self.first_step_s = t2 - t1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/sgenet.yaml")
+    parser.add_argument("--task", choices=("sr", "recognizer"), default=None,
+                        help="default: from the config")
+    parser.add_argument("--variants", default=DEFAULT, help=f"comma list of {', '.join(VARIANTS)}")
+    parser.add_argument("--data", help="training LMDB (default: a temporary synthetic LMDB of --num pairs)")
+    parser.add_argument("--num", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per variant")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads of every variant (1: robust on a shared machine)")
+    parser.add_argument("override", nargs="*", help="extra KEY=VALUE applied to every variant")
+    args = parser.parse_args()
+    args.task = args.task or load_config(args.config).task
+    names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        data = args.data or str(make_lmdb(tmp / "lmdb", args.num))
+        rec_weights = str(tmp / "textrec.safetensors")
+        save_weights(create_model("textrec"), rec_weights, "textrec", {})
+        runners = [Runner(n, VARIANTS[n], args, tmp, data, rec_weights) for n in names]
+        inline = [r for r in runners if r.workers == 0]
+        for _ in range(args.warmup):
+            for r in inline:
+                r.step(record=False)
+        for i in range(args.steps):  # interleaved rounds: load changes hit every variant alike
+            for r in inline:
+                r.step(record=True)
+            print(f"round {i + 1}/{args.steps} done", file=sys.stderr, flush=True)
+        # Variants with DataLoader workers run alone, back to back, so their workers compete for
+        # the cores with their own compute only (as in a real run).
+        for r in runners:
+            if r.workers:
+                for i in range(args.warmup + args.steps):
+                    r.step(record=i >= args.warmup)
+                r.loader = None
+
+        print(f"# {cpu_name()}, {torch.get_num_threads()} threads default, torch {torch.__version__}, "
+              f"config {args.config}, {args.steps} timed steps after {args.warmup} warm-up")
+        base = None
+        print("| variant | overrides | batch | data s/step | compute s/step | samples/s | vs first | "
+              "samples per CPU-s | first step s |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in runners:
+            data_s, comp_s = statistics.median(r.data_s), statistics.median(r.compute_s)
+            total = statistics.median([d + c for d, c in zip(r.data_s, r.compute_s)])
+            rate = r.cfg.data.batch_size / total
+            per_cpu = r.cfg.data.batch_size / statistics.median(r.cpu_s)  # main process only
+            base = base or rate
+            print(f"| {r.name} | {' '.join(VARIANTS[r.name]) or '-'} | {r.cfg.data.batch_size} | "
+                  f"{data_s:.3f} | {comp_s:.3f} | {rate:.1f} | {rate / base:.2f} | {per_cpu:.1f} | "
+                  f"{r.first_step_s:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
