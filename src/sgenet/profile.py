@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from sgenet.charset import NUM_CLASSES
@@ -50,12 +51,14 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
 def count_macs(model: nn.Module, inputs: torch.Tensor) -> dict[str, Any]:
     """FLOPs of one inference forward counted by FlopCounterMode (matmuls, convs, attention, GRUs).
 
-    ``macs = flops / 2`` (the counter reports 2 FLOPs per multiply-add).
+    ``macs = flops / 2`` (the counter reports 2 FLOPs per multiply-add). Attention runs on the
+    math SDPA backend while counting: the fused CPU kernel has no FLOP formula in the counter and
+    would be missed. Interpolation (bicubic, nearest) and elementwise ops are not counted.
     """
     was_training = model.training
     model.eval()
     try:
-        with FlopCounterMode(display=False) as counter:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
             model(inputs)
     finally:
         model.train(was_training)
