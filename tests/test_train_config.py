@@ -87,3 +87,14 @@ def test_resolved_yaml_is_plain(tmp_path):
     dump_config(cfg, tmp_path / "c.yaml")
     data = yaml.safe_load((tmp_path / "c.yaml").read_text())
     assert data["optim"]["betas"] == [0.5, 0.999]
+
+
+def test_cli_reports_an_empty_dataset(tmp_path, capsys):
+    from sgenet.data import LMDBWriter
+
+    with LMDBWriter(tmp_path / "empty"):
+        pass
+    code = main(["train-recognizer", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "empty" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -128,3 +128,10 @@ def test_too_many_bad_steps_stop_with_last_checkpoint_intact(data, tmp_path, mon
     assert "3 consecutive non-finite steps" in err and "step_00000010.pt" in err
     assert ckpt.read_bytes() == before
     assert [p.name for p in (out / "checkpoints").glob("step_*.pt")] == ["step_00000010.pt"]
+
+
+def test_resuming_a_run_dir_of_another_model_fails_clearly(data, tmp_path):
+    SRTrainer(_tsrn_cfg(data, 2, ["run.ckpt_every=2"]), tmp_path / "run").fit()
+    other = _tsrn_cfg(data, 4, ["model.kwargs={channels: 12, num_blocks: 1, block: conv}"])
+    with pytest.raises(ValueError, match="holds checkpoints of model 'tsrn'.*choose another --out"):
+        SRTrainer(other, tmp_path / "run")

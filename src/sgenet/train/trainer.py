@@ -48,10 +48,8 @@ class Trainer:
         self.cfg, self.run_dir, self.accum = cfg, Path(run_dir), max(1, accum_steps)
         self.dist = sdist.env_info()
         run = cfg.run
-        if run.device == "auto":
-            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        else:
-            self.device = torch.device(run.device)
+        kind = ("cuda" if torch.cuda.is_available() else "cpu") if run.device == "auto" else run.device
+        self.device = torch.device(f"cuda:{self.dist.local_rank}" if kind == "cuda" else kind)
         if run.precision == "fp16" and self.device.type != "cuda":
             raise ValueError("run.precision=fp16 needs CUDA; use bf16 or fp32 on CPU")
         self._threads_before = torch.get_num_threads()
@@ -147,6 +145,12 @@ class Trainer:
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
+        saved = state.get("config", {}).get("model", {})
+        now = self.cfg.to_dict()["model"]
+        if (saved.get("name"), saved.get("kwargs")) != (now["name"], now["kwargs"]):
+            raise ValueError(f"{self.ckpt.dir} holds checkpoints of model {saved.get('name')!r} "
+                             f"{saved.get('kwargs') or ''}, not {now['name']!r} {now['kwargs'] or ''}: "
+                             "choose another --out (or the same model settings to resume)")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
