@@ -93,7 +93,7 @@ class RecurrentResidualBlock(nn.Module):
 
     def __init__(self, channels: int, block: str = "gru", guide_channels: int | None = None,
                  proj: bool = False, bn_skip: bool = True, body: str = "conv", fusion: str = "full",
-                 act: str = "mish") -> None:
+                 act: str = "mish", guide_stride: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         self.conv1 = conv3x3(channels, body)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -105,7 +105,7 @@ class RecurrentResidualBlock(nn.Module):
             if fusion not in ("full", "light"):
                 raise ValueError(f"unknown fusion {fusion!r}; choose 'full' or 'light'")
             cls = GuidanceFusion if fusion == "full" else LightGuidanceFusion
-            self.fusion = cls(channels, guide_channels)
+            self.fusion = cls(channels, guide_channels, guide_stride)
         self.mix_h = make_mixer(block, channels, "h", proj)
         self.bn3 = nn.BatchNorm2d(channels) if bn_skip else nn.Identity()
         self.mix_w = make_mixer(block, channels, "w", proj)

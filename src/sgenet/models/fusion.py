@@ -11,7 +11,8 @@ is the CPU-efficient variant: linear 1x1 branches, a global *average* pooling, a
 ``agg``, no BN on the guidance (the alignment output is already layer-normalised), and the
 guidance projection computed at the guidance map's own (coarser) resolution, then upsampled.
 
-The guidance map may be coarser than the features; it is upsampled (nearest) to their size.
+The guidance map may be coarser than the features by ``guide_stride`` (the alignment's pooling);
+it is upsampled (nearest) to their size.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _upsample_to(g: torch.Tensor, size: torch.Size) -> torch.Tensor:
-    if g.shape[-2:] == size:
+def upsample_guidance(g: torch.Tensor, stride: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+    """Repeat each guidance cell ``stride`` times (nearest) and crop to ``like``'s H x W.
+
+    Matches the alignment's ceil-mode pooling windows; scale factors and slicing keep the
+    width symbolic in ONNX export.
+    """
+    if stride == (1, 1):
         return g
-    return F.interpolate(g, size=(int(size[0]), int(size[1])), mode="nearest")
+    up = F.interpolate(g, scale_factor=(float(stride[0]), float(stride[1])), mode="nearest")
+    return up[:, :, : like.shape[2], : like.shape[3]]
 
 
 class GlobalContextPool(nn.Module):
@@ -49,9 +56,10 @@ def _channel_mlp(c: int) -> nn.Sequential:
 class GuidanceFusion(nn.Module):
     """Official layout: three Conv1x1-BN-PReLU-Conv1x1 branches (run as one wide and one grouped conv)."""
 
-    def __init__(self, channels: int, guide_channels: int) -> None:
+    def __init__(self, channels: int, guide_channels: int, guide_stride: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         c = channels
+        self.guide_stride = tuple(guide_stride)
         self.guide_norm = nn.BatchNorm2d(guide_channels)
         self.branches = nn.Sequential(
             nn.Conv2d(c + guide_channels, 3 * c, 1), nn.BatchNorm2d(3 * c), nn.PReLU(3 * c),
@@ -63,7 +71,7 @@ class GuidanceFusion(nn.Module):
         self.out_norm = nn.BatchNorm2d(c)
 
     def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        g = self.guide_norm(_upsample_to(guidance, x.shape[-2:]))
+        g = self.guide_norm(upsample_guidance(guidance, self.guide_stride, x))
         x1, x2, x3 = self.branches(torch.cat([x, g], dim=1)).chunk(3, dim=1)
         weights = self.channel_attn(self.pool(x1))
         return self.out_norm(x3 + self.agg(weights * x2))
@@ -77,10 +85,11 @@ class LightGuidanceFusion(nn.Module):
     matmul) and ``h_n`` the guidance terms, computed at the guidance map's resolution.
     """
 
-    def __init__(self, channels: int, guide_channels: int) -> None:
+    def __init__(self, channels: int, guide_channels: int, guide_stride: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         c = channels
         self.c = c
+        self.guide_stride = tuple(guide_stride)
         self.x_proj = nn.Conv2d(c, 3 * c, 1)  # the three branches' image part
         self.g_proj = nn.Conv2d(guide_channels, 3 * c, 1, bias=False)  # ... and their guidance part
         self.channel_attn = _channel_mlp(c)
@@ -106,4 +115,4 @@ class LightGuidanceFusion(nn.Module):
             y = y.reshape(n, h, w, c).permute(0, 3, 1, 2)
         else:
             y = torch.bmm(mat, x.reshape(n, c, h * w)).reshape(n, c, h, w)
-        return self.out_norm(y + _upsample_to(low, x.shape[-2:]))
+        return self.out_norm(y + upsample_guidance(low, self.guide_stride, x))

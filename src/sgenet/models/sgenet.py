@@ -64,8 +64,10 @@ class SGENet(nn.Module):
         align = {**ALIGN_DEFAULTS, **(align or {})}
         self.alignment = VisualSemanticAlignment(dim=channels, **align) if guidance else None
         guide = channels if guidance else None
+        stride = self.alignment.stride if self.alignment is not None else (1, 1)
         self.blocks = nn.ModuleList(
-            RecurrentResidualBlock(channels, block, guide, body=body, fusion=fusion, act=act)
+            RecurrentResidualBlock(channels, block, guide, body=body, fusion=fusion, act=act,
+                                   guide_stride=stride)
             for _ in range(num_blocks))
         self.tail = nn.Sequential(conv3x3(channels, body), nn.BatchNorm2d(channels))
         self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel, body, separable_out, act)
