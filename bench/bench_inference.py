@@ -13,6 +13,7 @@ recognizer, fp32 vs int8 ONNX, through the deploy path (any crop size).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -76,20 +77,22 @@ class Bench:
         return self._sessions[key]
 
 
-def timed(run, x: torch.Tensor, iters: int) -> list[float]:
+def timed(run, x: torch.Tensor, iters: int) -> list[tuple[float, float]]:
+    """``(wall, process CPU)`` seconds per call; with one thread the CPU time is what the call costs on
+    an idle core, whatever else shares the machine."""
     out = []
     for _ in range(iters):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         run(x)
-        out.append(time.perf_counter() - t)
+        out.append((time.perf_counter() - t, time.process_time() - c))
     return out
 
 
 def measure(benches: list[Bench], systems: list[str], threads: int, batch: int, rounds: int, iters: int,
-            warmup: int) -> dict[tuple[str, str], float]:
-    """Median seconds per call of every (model, system), interleaved over ``rounds``."""
+            warmup: int) -> dict[tuple[str, str], tuple[float, float]]:
+    """Median (wall, CPU) seconds per call of every (model, system), interleaved over ``rounds``."""
     x = torch.rand(batch, 4, 16, 64)
-    times: dict[tuple[str, str], list[float]] = {}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     runners = {(b.name, s): b.runner(s, threads) for b in benches for s in systems}
     for key, run in runners.items():
         if key[1].startswith("torch"):
@@ -101,7 +104,8 @@ def measure(benches: list[Bench], systems: list[str], threads: int, batch: int, 
             if key[1].startswith("torch"):
                 torch.set_num_threads(threads)
             times[key] += timed(run, x, iters)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+            for k, v in times.items()}
 
 
 def accuracy(bench: Bench, data: Path, limit: int) -> None:
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     print(f"# {cpu_name()}, {torch.get_num_threads()} torch threads available, torch {torch.__version__}, "
-          f"native bf16 (oneDNN): {native_bf16()}")
+          f"native bf16 (oneDNN): {native_bf16()}, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         benches = [Bench(m, Path(tmp), args.calib) for m in args.models]
         fast = [s for s in args.systems if s != "torch-bf16" or native_bf16()]
@@ -155,19 +159,25 @@ def main(argv: list[str] | None = None) -> int:
             lat[args.threads[0]].update(lat_slow)
         thr = measure(benches, fast, args.throughput_threads, args.batch, 2, 1, 1)
 
+        t0 = args.threads[0]
         heads = " | ".join(f"ms/crop {t}T" for t in args.threads)
-        print(f"\n| model | params | system | {heads} | crops/s b{args.batch} {args.throughput_threads}T "
-              f"| x vs torch-fp32 (1T) |")
-        print("|---|---|---|" + "---|" * len(args.threads) + "---|---|")
+        print(f"\n| model | params | system | {heads} | CPU ms/crop {t0}T | crops/s b{args.batch} "
+              f"{args.throughput_threads}T | CPU ms/crop b{args.batch} {args.throughput_threads}T | "
+              f"x vs torch-fp32 (CPU {t0}T) |")
+        print("|---|---|---|" + "---|" * len(args.threads) + "---|---|---|---|")
         for b in benches:
-            base = lat[args.threads[0]][(b.name, "torch-fp32")] if "torch-fp32" in args.systems else None
+            base = lat[t0].get((b.name, "torch-fp32"), (0, 0))[1]
             for s in args.systems:
-                cells = [f"{1000 * lat[t][(b.name, s)]:.1f}" if (b.name, s) in lat[t] else "-"
-                         for t in args.threads]
-                tp = f"{args.batch / thr[(b.name, s)]:.1f}" if (b.name, s) in thr else "-"
-                own = lat[args.threads[0]].get((b.name, s))
-                ratio = f"{base / own:.2f}" if base and own else "-"
-                print(f"| {b.name} | {b.params / 1e6:.2f} M | {s} | {' | '.join(cells)} | {tp} | {ratio} |")
+                key = (b.name, s)
+                cells = [f"{1000 * lat[t][key][0]:.1f}" if key in lat[t] else "-" for t in args.threads]
+                cpu = lat[t0][key][1] if key in lat[t0] else None
+                tp = f"{args.batch / thr[key][0]:.1f}" if key in thr else "-"
+                tp_cpu = f"{1000 * thr[key][1] / args.batch:.1f}" if key in thr else "-"
+                ratio = f"{base / cpu:.2f}" if base and cpu else "-"
+                cpu_ms = f"{1000 * cpu:.1f}" if cpu else "-"
+                print(f"| {b.name} | {b.params / 1e6:.2f} M | {s} | {' | '.join(cells)} | "
+                      f"{cpu_ms} | {tp} | {tp_cpu} | {ratio} |")
+        print(f"\n# load average at the end: {os.getloadavg()[0]:.1f} (2 cores: above 2, shared CPU)")
         if args.accuracy:
             print("\n| model | system | crops | PP-OCR acc on SR % | guidance recognizer acc on LR % |")
             print("|---|---|---|---|---|")
