@@ -1,4 +1,4 @@
-"""sgenet: efficient scene text image super-resolution (SGENet) that trains, evaluates and deploys on a CPU."""
+"""sgenet: efficient scene text image super-resolution (SGENet) for CPUs: train, evaluate, deploy."""
 
 from sgenet.deploy.predictor import Upscaler
 from sgenet.models.registry import create_model, list_models, load_model
