@@ -59,6 +59,17 @@ def test_round_trip_textzoom_keys(tmp_path):
     assert batch["lr"].shape == (2, 4, 16, 64) and batch["label"] == ["Word0", "Word1"]
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_png_encoder_is_lossless(mode):
+    import io
+
+    import numpy as np
+
+    arr = np.random.default_rng(0).integers(0, 256, (13, 37, 3) if mode == "RGB" else (13, 37), np.uint8)
+    back = Image.open(io.BytesIO(encode_png(Image.fromarray(arr, mode))))
+    assert back.mode == mode and np.array_equal(np.asarray(back), arr)
+
+
 def test_writer_is_atomic(tmp_path):
     with pytest.raises(RuntimeError), LMDBWriter(tmp_path / "db") as w:
         w.add("a", _img(128, 32, 0), _img(64, 16, 0))

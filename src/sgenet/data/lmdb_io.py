@@ -13,9 +13,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import lmdb
+import numpy as np
 from PIL import Image
 
 NUM_KEY = b"num-samples"
@@ -33,10 +36,28 @@ def lr_key(i: int) -> bytes:
     return b"image_lr-%09d" % i
 
 
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
 def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=compress_level)
-    return buf.getvalue()
+    """8-bit RGB (or L) PNG bytes: 'Sub' row filter + zlib, written directly (~2x faster than PIL
+    for these small crops; any PNG decoder reads it). Other modes go through PIL."""
+    if img.mode not in ("RGB", "L"):
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=compress_level)
+        return buf.getvalue()
+    a = np.asarray(img, np.uint8)
+    h, w = a.shape[:2]
+    bpp = 3 if img.mode == "RGB" else 1
+    rows = a.reshape(h, w * bpp)
+    raw = np.empty((h, w * bpp + 1), np.uint8)
+    raw[:, 0] = 1  # filter type Sub: byte minus the byte one pixel to the left (mod 256)
+    raw[:, 1:1 + bpp] = rows[:, :bpp]
+    np.subtract(rows[:, bpp:], rows[:, :-bpp], out=raw[:, 1 + bpp:], dtype=np.uint8, casting="unsafe")
+    header = struct.pack(">IIBBBBB", w, h, 8, 2 if bpp == 3 else 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), compress_level)) + _chunk(b"IEND", b""))
 
 
 def is_lmdb_dir(path: str | os.PathLike) -> bool:
