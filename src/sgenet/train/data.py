@@ -177,9 +177,13 @@ def build_train_set(sources: Sequence[str], synth_size: int = 1_000_000, level: 
 
 
 def make_train_loader(dataset: Dataset, sampler: StepBatchSampler, num_workers: int = 0) -> DataLoader:
+    """Loader over the sampler's batches. Workers are spawned, not forked: an LMDB environment opened
+    in the parent cannot be reopened in a forked child (py-lmdb: "already open in this process")."""
     return DataLoader(SeededItems(dataset), batch_sampler=sampler, num_workers=num_workers,
                       collate_fn=collate, persistent_workers=False,
-                      prefetch_factor=2 if num_workers > 0 else None)
+                      prefetch_factor=2 if num_workers > 0 else None,
+                      multiprocessing_context="spawn" if num_workers > 0 else None,
+                      generator=torch.Generator())  # the workers' base seed does not touch the global RNG
 
 
 def make_val_loader(dataset: Dataset, batch_size: int, rank: int = 0, world_size: int = 1,
