@@ -24,27 +24,44 @@ COMMANDS = {
 }
 
 
+EPILOG = {
+    "train": """examples:
+  sgenet train --config configs/sgenet.yaml --data data/synth_train --val data/synth_val --out runs/sgenet
+  sgenet train --config configs/tsrn.yaml --data data/synth_train --out runs/tsrn optim.lr=5e-4
+  torchrun --nproc_per_node=2 $(which sgenet) train --config configs/sgenet.yaml --data ... --out ...
+
+Outputs in RUN_DIR: config.yaml, git_commit.txt, metrics.csv, tb/, samples/, checkpoints/
+(step_*.pt, best.pt), final.safetensors (sgenet.load_model(path)).""",
+    "train-recognizer": """examples:
+  sgenet train-recognizer --config configs/textrec.yaml --data data/synth_train \\
+      --data ../shared/data/real/iiit5k_train@4 --val data/synth_val --out runs/textrec
+  sgenet train-recognizer --config configs/crnn.yaml --data data/synth_train --val data/synth_val \\
+      --out runs/crnn""",
+}
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML config (see configs/); defaults otherwise")
     parser.add_argument("--data", action="append", metavar="PATH",
                         help="training source, repeatable and mixable: LMDB folder, image folder with "
-                             "labels.tsv, or synth:[N] (on-the-fly renderer); replaces data.train")
+                             "labels.tsv (LR made by degradation), or synth:[N] (rendered on the fly); "
+                             "PATH@K repeats a source K times; replaces data.train")
     parser.add_argument("--val", metavar="PATH", help="validation set (selects best.pt); sets data.val")
     parser.add_argument("--out", type=Path, help="run folder (default runs/<config name>)")
     parser.add_argument("--max-steps", type=int, help="total optimiser steps; sets run.max_steps")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --out (automatic when one exists)")
     parser.add_argument("--accum-steps", type=int, default=1,
-                        help="split each global batch into K strided micro-batches (same update as K "
-                             "DDP ranks; also saves memory)")
+                        help="split each global batch into K strided micro-batches (the same update as "
+                             "K DDP ranks; also saves memory); default 1")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="config overrides, e.g. optim.lr=5e-4 data.batch_size=64")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     for name, (task, model, help_text) in COMMANDS.items():
-        parser = subparsers.add_parser(name, help=help_text, description=help_text,
-                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        parser = subparsers.add_parser(name, help=help_text, description=help_text, epilog=EPILOG[name],
+                                       formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(parser)
         parser.set_defaults(func=run, task=task, default_model=model)
 
