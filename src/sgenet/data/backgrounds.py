@@ -57,7 +57,7 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
-def _value_noise(h: int, w: int, rng: np.random.Generator, octaves: int = 3) -> np.ndarray:
+def _make_noise(h: int, w: int, rng: np.random.Generator, octaves: int) -> np.ndarray:
     """Smooth fractal noise in [0,1] made by upsampling small random grids (PIL bicubic)."""
     out = np.zeros((h, w), np.float32)
     amp, total = 1.0, 0.0
@@ -72,14 +72,46 @@ def _value_noise(h: int, w: int, rng: np.random.Generator, octaves: int = 3) -> 
     return out / total
 
 
+_BANK_H, _BANK_W = 96, 384
+
+
+@lru_cache(maxsize=1)
+def _noise_bank() -> tuple[np.ndarray, ...]:
+    """32 fractal-noise fields made once per process from a fixed seed (same in every process)."""
+    rng = np.random.default_rng(20240313)
+    return tuple(_make_noise(_BANK_H, _BANK_W, rng, octaves=2 + k % 3) for k in range(32))
+
+
+def _value_noise(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """An ``h x w`` crop of a random noise field at a random scale, flip and orientation."""
+    field = _noise_bank()[int(rng.integers(32))]
+    scale = rng.uniform(0.5, 1.5)
+    if rng.random() < 0.5 and h <= _BANK_H and w <= _BANK_W:
+        scale = 1.0  # plain crop, no resampling
+    ch, cw = min(_BANK_H, max(2, int(h * scale))), min(_BANK_W, max(2, int(w * scale)))
+    y0, x0 = int(rng.integers(0, _BANK_H - ch + 1)), int(rng.integers(0, _BANK_W - cw + 1))
+    crop = field[y0:y0 + ch, x0:x0 + cw]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    if (ch, cw) != (h, w):
+        crop = np.asarray(Image.fromarray(np.ascontiguousarray(crop), "F").resize((w, h), Image.BILINEAR))
+    return crop
+
+
 def _mix(c0: np.ndarray, c1: np.ndarray, t: np.ndarray) -> np.ndarray:
-    return c0[None, None, :] * (1 - t[..., None]) + c1[None, None, :] * t[..., None]
+    """``c0 * (1 - t) + c1 * t`` per pixel (built per channel: numpy is slow on a last axis of 3)."""
+    return np.stack([c0[k] + (c1[k] - c0[k]) * t for k in range(3)], axis=-1)
+
+
+def _ramp(h: int, w: int, angle: float, scale_x: float, scale_y: float) -> np.ndarray:
+    """``x * cos(angle) * scale_x + y * sin(angle) * scale_y`` as an ``h x w`` array (broadcast)."""
+    xs = np.arange(w, dtype=np.float32) * np.float32(np.cos(angle) * scale_x)
+    ys = np.arange(h, dtype=np.float32) * np.float32(np.sin(angle) * scale_y)
+    return ys[:, None] + xs[None, :]
 
 
 def _gradient(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    angle = rng.uniform(0, 2 * np.pi)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = x * np.cos(angle) / w + y * np.sin(angle) / h
+    t = _ramp(h, w, rng.uniform(0, 2 * np.pi), 1.0 / w, 1.0 / h)
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
     return _mix(random_color(rng), random_color(rng), t)
 
@@ -89,24 +121,20 @@ def _texture(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     c1 = np.clip(c0 + rng.normal(0, 0.25, 3), 0, 1).astype(np.float32)
     kind = rng.random()
     if kind < 0.5:
-        t = _value_noise(h, w, rng, octaves=int(rng.integers(2, 5)))
+        t = _value_noise(h, w, rng)
     elif kind < 0.7:  # stripes / planks
-        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
         period = rng.uniform(4, 30)
-        ang = rng.uniform(0, np.pi)
-        t = 0.5 + 0.5 * np.sin((x * np.cos(ang) + y * np.sin(ang)) * 2 * np.pi / period)
+        t = 0.5 + 0.5 * np.sin(_ramp(h, w, rng.uniform(0, np.pi), 2 * np.pi / period, 2 * np.pi / period))
         t = 0.7 * t + 0.3 * _value_noise(h, w, rng)
     elif kind < 0.85:  # bricks / tiles
         bh, bw = int(rng.integers(6, 20)), int(rng.integers(12, 40))
-        y, x = np.mgrid[0:h, 0:w]
-        row = y // bh
-        xs = x + (row % 2) * (bw // 2)
-        mortar = ((y % bh) < 2) | ((xs % bw) < 2)
-        t = np.where(mortar, 1.0, 0.3 * _value_noise(h, w, rng)).astype(np.float32)
+        y, x = np.arange(h)[:, None], np.arange(w)[None, :]
+        mortar = ((y % bh) < 2) | (((x + ((y // bh) % 2) * (bw // 2)) % bw) < 2)
+        t = np.where(mortar, np.float32(1.0), 0.3 * _value_noise(h, w, rng))
     else:  # speckle (concrete, asphalt)
         t = np.clip(rng.normal(0.5, 0.2, (h, w)), 0, 1).astype(np.float32)
         t = 0.5 * t + 0.5 * _value_noise(h, w, rng)
-    return _mix(c0, c1, t)
+    return _mix(c0, c1, t.astype(np.float32, copy=False))
 
 
 def _photo(h: int, w: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -123,7 +151,7 @@ def _photo(h: int, w: int, rng: np.random.Generator) -> np.ndarray | None:
     if rng.random() < 0.5:  # tint and flatten: photos behind signs are rarely full contrast
         tint = random_color(rng)
         k = rng.uniform(0.2, 0.8)
-        out = out * (1 - k) + tint[None, None, :] * k
+        out = np.stack([out[..., c] * (1 - k) + tint[c] * k for c in range(3)], axis=-1)
     return out
 
 

@@ -180,23 +180,26 @@ def _downsample(img: Image.Image, spec: LevelSpec, rng: np.random.Generator) -> 
 
 
 def _color_shift(x: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
+    """Haze, gamma, white balance and saturation on a channel-first ``3 x H x W`` array."""
     haze = rng.uniform(*spec.haze)
     if haze > 0:
         air = rng.uniform(0.3, 1.0) if rng.random() < 0.7 else float(x.mean())
         x = x * (1 - haze) + air * haze
     x = np.clip(x, 0, 1) ** rng.uniform(0.75, 1.35)
-    x = x * rng.uniform(0.9, 1.1, 3)  # white balance
-    gray = x.mean(axis=2, keepdims=True)
+    x = x * rng.uniform(0.9, 1.1, 3)[:, None, None]  # white balance
+    gray = (x[0] + x[1] + x[2]) / 3
     return gray + (x - gray) * rng.uniform(0.6, 1.2)
 
 
 def _noise(x: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.ndarray:
+    """Signal-dependent luma + chroma noise on a channel-first ``3 x H x W`` array."""
     sigma = rng.uniform(*spec.noise)
     if sigma <= 0:
         return x
     std = sigma * np.sqrt(np.clip(x, 0.02, 1) / 0.5)  # shot noise grows with the signal
-    luma = rng.standard_normal(x.shape[:2] + (1,))
-    chroma = rng.standard_normal(x.shape) * rng.uniform(0.2, 0.7)
+    h, w = x.shape[1:]
+    luma = rng.standard_normal((h, w))
+    chroma = rng.standard_normal((h, w, 3)).transpose(2, 0, 1) * rng.uniform(0.2, 0.7)
     return x + std * (luma + chroma)
 
 
@@ -215,12 +218,14 @@ def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Imag
     if level not in SPECS:
         raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
     spec = SPECS[level]
-    hr = hr.convert("RGB")
+    if hr.mode != "RGB":
+        hr = hr.convert("RGB")
     if hr.size != HR_SIZE:
         hr = hr.resize(HR_SIZE, Image.BICUBIC)
     img = _misalign(hr, spec, rng)
     img = blur(img, *blur_kernels(spec, rng))
-    lr = np.asarray(_downsample(img, spec, rng), np.float32) / 255.0
+    lr = np.asarray(_downsample(img, spec, rng), np.float32).transpose(2, 0, 1) / 255.0  # 3 x H x W
     lr = _noise(_color_shift(lr, spec, rng), spec, rng)
-    lr_img = Image.fromarray((np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+    lr_u8 = (np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+    lr_img = Image.fromarray(np.ascontiguousarray(lr_u8), "RGB")
     return _jpeg(lr_img, int(rng.integers(spec.jpeg[0], spec.jpeg[1] + 1)))

@@ -172,10 +172,8 @@ def _lighting(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cx, cy = rng.uniform(-0.5, 1.5) * w, rng.uniform(-0.5, 1.5) * h
     d = np.sqrt(((x - cx) / w) ** 2 + ((y - cy) / h) ** 2)
     gain = 1.0 + rng.uniform(-0.5, 0.5) * np.clip(d, 0, 1.5)
-    out = img * gain[..., None]
-    if rng.random() < 0.3:  # specular highlight / glare
-        out = out + rng.uniform(0.1, 0.5) * np.exp(-(d * rng.uniform(2, 6)) ** 2)[..., None]
-    return np.clip(out, 0, 1)
+    glare = rng.uniform(0.1, 0.5) * np.exp(-(d * rng.uniform(2, 6)) ** 2) if rng.random() < 0.3 else 0.0
+    return np.clip(np.stack([img[..., c] * gain + glare for c in range(3)], axis=-1), 0, 1)
 
 
 def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tuple[Image.Image, str]:
