@@ -42,7 +42,7 @@ class CTCRecognizer(nn.Module):
 
 
 class TextRecognizer(CTCRecognizer):
-    """Small conv + transformer CTC recognizer.
+    """Small conv + transformer CTC recognizer (``convs4``: extra 3x3 convs at the 4 x W/4 stage).
 
     Inputs of height 32 keep their width (SGENet feeds 32 x 2W bicubic-upsampled LR); other
     heights are resized (bilinear) to ``input_size`` = (32, 128), or to height 32 with a
@@ -51,7 +51,7 @@ class TextRecognizer(CTCRecognizer):
 
     def __init__(self, channels: Sequence[int] = (24, 48, 64, 96), dim: int = 128, depth: int = 2,
                  heads: int = 4, ffn: int = 256, dropout: float = 0.1, keep_ratio: bool = False,
-                 input_width: int = 128) -> None:
+                 input_width: int = 128, convs4: int = 1) -> None:
         super().__init__()
         c1, c2, c3, c4 = channels
         self.keep_ratio = keep_ratio
@@ -61,7 +61,7 @@ class TextRecognizer(CTCRecognizer):
             conv_bn(c1, c2, 3, stride=2),  # 8 x W/4
             conv_bn(c2, c3, 3),
             conv_bn(c3, c4, 3, stride=(2, 1)),  # 4 x W/4
-            conv_bn(c4, c4, 3),
+            *(conv_bn(c4, c4, 3) for _ in range(convs4)),
         )
         # collapse the remaining height 4 to 1: N x dim x 1 x T
         self.collapse = nn.Sequential(nn.Conv2d(c4, dim, (4, 1), bias=False), nn.BatchNorm2d(dim), nn.GELU())
