@@ -187,7 +187,8 @@ def profile_model(name: str, width: int = 64, threads: int | None = None, train:
             for key, use_bf16, clock in rows:
                 torch.manual_seed(0)
                 fresh = create_model(name, **overrides)
-                cpu[key] = measure_train_throughput(fresh, 48, width, train_steps, bf16=use_bf16, clock=clock)
+                cpu[key] = measure_train_throughput(fresh, 48, width, train_steps, warmup=1, bf16=use_bf16,
+                                                    clock=clock)
         result["cpu"] = cpu
     if cuda and torch.cuda.is_available():  # pragma: no cover - no GPU on the project machine
         result["cuda"] = _profile_cuda(name, width, overrides)
