@@ -48,6 +48,9 @@ VARIANTS: dict[str, list[str]] = {
     "synth_stream": ["data.train=['synth:']"],
     "synth_stream_w1": ["data.train=['synth:']", "data.num_workers=1"],
     "lmdb_w1": ["data.num_workers=1"],
+    "cl_threads2": ["run.channels_last=true", "run.threads=2"],
+    "cl_w1": ["run.channels_last=true", "data.num_workers=1"],
+    "cl_w1_threads2": ["run.channels_last=true", "data.num_workers=1", "run.threads=2"],
 }
 DEFAULT = ("base,threads2,channels_last,gru,no_perception,batch32,batch96,synth_stream,synth_stream_w1,"
            "lmdb_w1")
@@ -154,6 +157,14 @@ def main() -> None:
             for r in inline:
                 r.step(record=True)
             print(f"round {i + 1}/{args.steps} done", file=sys.stderr, flush=True)
+        print(f"# {cpu_name()}, torch {torch.__version__}, config {args.config}, {args.threads} thread(s) "
+              f"unless the variant says otherwise, {args.steps} timed steps after {args.warmup} warm-up")
+        print("| variant | overrides | batch | data s/step | compute s/step | samples/s | vs first | "
+              "samples per CPU-s | first step s |")
+        print("|---|---|---|---|---|---|---|---|---|", flush=True)
+        base = None
+        for r in inline:
+            base = report(r, base)
         # Variants with DataLoader workers run alone, back to back, so their workers compete for
         # the cores with their own compute only (as in a real run).
         for r in runners:
@@ -161,22 +172,19 @@ def main() -> None:
                 for i in range(args.warmup + args.steps):
                     r.step(record=i >= args.warmup)
                 r.loader = None
+                base = report(r, base)
 
-        print(f"# {cpu_name()}, {torch.get_num_threads()} threads default, torch {torch.__version__}, "
-              f"config {args.config}, {args.steps} timed steps after {args.warmup} warm-up")
-        base = None
-        print("| variant | overrides | batch | data s/step | compute s/step | samples/s | vs first | "
-              "samples per CPU-s | first step s |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for r in runners:
-            data_s, comp_s = statistics.median(r.data_s), statistics.median(r.compute_s)
-            total = statistics.median([d + c for d, c in zip(r.data_s, r.compute_s)])
-            rate = r.cfg.data.batch_size / total
-            per_cpu = r.cfg.data.batch_size / statistics.median(r.cpu_s)  # main process only
-            base = base or rate
-            print(f"| {r.name} | {' '.join(VARIANTS[r.name]) or '-'} | {r.cfg.data.batch_size} | "
-                  f"{data_s:.3f} | {comp_s:.3f} | {rate:.1f} | {rate / base:.2f} | {per_cpu:.1f} | "
-                  f"{r.first_step_s:.1f} |", flush=True)
+
+def report(r: Runner, base: float | None) -> float:
+    """Print one table row; returns the reference rate (the first row's)."""
+    data_s, comp_s = statistics.median(r.data_s), statistics.median(r.compute_s)
+    rate = r.cfg.data.batch_size / statistics.median([d + c for d, c in zip(r.data_s, r.compute_s)])
+    per_cpu = r.cfg.data.batch_size / statistics.median(r.cpu_s)  # main process only
+    base = base or rate
+    print(f"| {r.name} | {' '.join(VARIANTS[r.name]) or '-'} | {r.cfg.data.batch_size} | "
+          f"{data_s:.3f} | {comp_s:.3f} | {rate:.1f} | {rate / base:.2f} | {per_cpu:.1f} | "
+          f"{r.first_step_s:.1f} |", flush=True)
+    return base
 
 
 if __name__ == "__main__":

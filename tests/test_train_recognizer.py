@@ -31,6 +31,7 @@ def test_train_recognizer_lowers_ctc_and_exports(tmp_path):
     assert (out / "config.yaml").is_file() and (out / "git_commit.txt").is_file()
     assert (out / "checkpoints" / "step_00000040.pt").is_file()
     assert (out / "checkpoints" / "best.pt").is_file()
+    assert load_model(out / "best.safetensors") is not None
 
 
 def test_recognizer_views_mix_hr_and_degraded_lr():

@@ -9,6 +9,7 @@ logging and the final safetensors export. Subclasses define the model, the loss 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import random
 import time
@@ -25,18 +26,13 @@ from sgenet.models.registry import save_weights
 from sgenet.train.checkpoint import CheckpointManager, capture_rng, restore_rng
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
+from sgenet.train.ddp import any_rank, max_replica_diff
 from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
 
 class TrainingDiverged(RuntimeError):
     """Raised after ``run.max_bad_steps`` consecutive non-finite losses."""
-
-
-def _any_rank(flag: bool, device: torch.device) -> bool:
-    """True when ``flag`` holds on any rank (every rank must call this together)."""
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    return bool(sdist.all_reduce_sum(t).item() > 0)
 
 
 class Trainer:
@@ -210,7 +206,7 @@ class Trainer:
                         loss, mb_parts = self.loss(self.step_module(x), mb)
                     bad = not bool(torch.isfinite(loss.detach()).all())
                 if self.dist.enabled:
-                    bad = _any_rank(bad, self.device)
+                    bad = any_rank(bad, self.device)
                 if bad:
                     finite = False
                     break
@@ -301,26 +297,22 @@ class Trainer:
             return True
         return value > self.best if self.best_mode == "max" else value < self.best
 
-    def replica_diff(self) -> float:
-        """Largest |difference| between this rank's parameters and rank 0's (0.0 when not distributed)."""
-        if not self.dist.enabled:
-            return 0.0
-        flat = torch.cat([p.detach().reshape(-1).float() for p in self.model.parameters()])
-        ref = flat.clone()
-        dist.broadcast(ref, src=0)
-        diff = (flat - ref).abs().max().reshape(1)
-        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
-        return float(diff)
-
     def finish(self) -> Path:
         path = self.run_dir / "final.safetensors"
         if self.dist.enabled:
-            diff = self.replica_diff()
+            diff = max_replica_diff(self.model)
             self.logger.log(self.step, {"ddp/max_replica_diff": diff, "ddp/world_size": self.dist.world_size})
             self.logger.message(f"DDP replicas: max parameter difference to rank 0 = {diff:g}")
         if self.is_main:
             save_weights(self.model, path, self.export_name(), self.cfg.model.kwargs)
             self.logger.message(f"final weights: {path}")
+            if self.ckpt.best_path.is_file():  # the weights chosen on the validation set
+                best = copy.deepcopy(self.model)
+                best.load_state_dict(CheckpointManager.load(self.ckpt.best_path)["model"])
+                save_weights(best, self.run_dir / "best.safetensors", self.export_name(),
+                             self.cfg.model.kwargs)
+                self.logger.message(f"best weights ({self.best_key}={self.best:.4g}): "
+                                    f"{self.run_dir / 'best.safetensors'}")
         sdist.barrier()
         return path
 
