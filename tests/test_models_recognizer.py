@@ -42,7 +42,7 @@ def fit(name: str, images: torch.Tensor, steps: int) -> tuple[torch.nn.Module, l
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return model, losses
 
 
