@@ -10,24 +10,13 @@ from PIL import Image, ImageDraw
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
+from _tiny import TINY_SGENET as TINY
 from sgenet.cli.export import check_export  # noqa: E402
 from sgenet.cli.main import main  # noqa: E402
 from sgenet.deploy.export import BicubicX2, ExpMish, cached_export, export_onnx, quantize_int8  # noqa: E402
 from sgenet.deploy.onnx_runtime import OnnxRunner  # noqa: E402
 from sgenet.deploy.predictor import Upscaler  # noqa: E402
 from sgenet.models import create_model, save_weights  # noqa: E402
-
-TINY = dict(channels=16, num_blocks=1, up_channels=16, out_kernel=3,
-            recognizer={"channels": [8, 8, 16, 16], "dim": 32, "ffn": 32, "heads": 2, "depth": 1},
-            align={"heads": 2, "ffn": 16, "self_layers": 1, "text_layers": 1, "image_layers": 1})
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,10 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
+from _tiny import TINY_SGENET as TINY
 from sgenet import Upscaler
 from sgenet.deploy.predictor import UntrainedModelWarning, resolve_device
 from sgenet.models import create_model
-
-TINY = dict(channels=16, num_blocks=1, up_channels=16, out_kernel=3,
-            recognizer={"channels": (8, 8, 16, 16), "dim": 32, "ffn": 32, "heads": 2, "depth": 1},
-            align={"heads": 2, "ffn": 16, "self_layers": 1, "text_layers": 1, "image_layers": 1})
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,6 @@ from sgenet.models import create_model
 FIXTURE = Path(__file__).parent / "fixtures" / "models_golden.safetensors"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _generator_module():
     spec = importlib.util.spec_from_file_location("model_golden", FIXTURE.with_name("model_golden.py"))

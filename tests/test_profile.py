@@ -20,14 +20,6 @@ from sgenet.profile import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("name", ["sgenet", "sgenet_gru"])
 def test_sgenet_budget(name: str) -> None:
     """SR + guidance <= 0.95 M, recognizer <= 1.5 M, total <= 2.5 M, <= 1.0 GMACs at 1 x 4 x 16 x 64."""

@@ -1,0 +1,13 @@
+"""Shared test set-up: one torch thread per test (the CI machine has 2 cores and tests run beside
+other work; 2 OpenMP threads on a shared core are several times slower than 1)."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
