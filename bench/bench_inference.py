@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -25,21 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _machine import cpu_name
 from sgenet.deploy.export import export_onnx, quantize_int8
 from sgenet.deploy.onnx_runtime import OnnxRunner
 from sgenet.deploy.predictor import TorchRunner, load_inference_model
 
 SYSTEMS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def native_bf16() -> bool:

@@ -20,7 +20,6 @@ initialised textrec weights of the same architecture: the cost is the same.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from _machine import cpu_name
 from sgenet.data import LMDBWriter, Synthesizer
 from sgenet.models import create_model, save_weights
 from sgenet.train.config import load_config
@@ -54,16 +54,6 @@ VARIANTS: dict[str, list[str]] = {
 }
 DEFAULT = ("base,threads2,channels_last,gru,no_perception,batch32,batch96,synth_stream,synth_stream_w1,"
            "lmdb_w1")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def make_lmdb(path: Path, num: int) -> Path:

@@ -11,3 +11,12 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """A private SGENET_CACHE (font scan cache) for a test module."""
+    with pytest.MonkeyPatch.context() as mp:
+        path = tmp_path_factory.mktemp("sgenet-cache")
+        mp.setenv("SGENET_CACHE", str(path))
+        yield path

@@ -10,14 +10,6 @@ from sgenet.data.render import render_word
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        path = tmp_path_factory.mktemp("sgenet-cache")
-        mp.setenv("SGENET_CACHE", str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def pack_font():
     dirs = package_font_dirs()
     assert dirs, "pretix-fontpack-free (a core dependency) is not installed"

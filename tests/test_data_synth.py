@@ -16,11 +16,8 @@ from sgenet.data.fonts import FontLibrary
 
 
 @pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        path = tmp_path_factory.mktemp("sgenet-cache")
-        mp.setenv("SGENET_CACHE", str(path))
-        yield path
+def _private_cache(cache_dir):
+    return cache_dir
 
 
 @pytest.fixture(scope="module")

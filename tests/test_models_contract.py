@@ -16,13 +16,8 @@ WIDTHS = [16, 48, 64, 160]
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Seeded, and single-threaded: tiny batches gain nothing from threads on a shared 2-core machine."""
+def _seed():
     torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_registry_lists_every_model() -> None:

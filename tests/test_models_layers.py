@@ -12,12 +12,8 @@ from sgenet.models.fusion import GuidanceFusion, LightGuidanceFusion, upsample_g
 
 
 @pytest.fixture(autouse=True)
-def _seed_and_one_thread():
+def _seed():
     torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _naive_light(f: LightGuidanceFusion, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
