@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from torch.utils.data import IterableDataset
 
+from sgenet.atomic import atomic_open
 from sgenet.data.degrade import LEVEL_CHOICES
 from sgenet.data.fonts import get_font_library
 from sgenet.data.registry import open_dataset
@@ -18,10 +19,9 @@ from sgenet.imaging import tensor_to_pil
 
 
 def _save_atomic(img, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{os.getpid()}{out.suffix}")
-    img.save(tmp)
-    os.replace(tmp, out)
+    fmt = Image.registered_extensions().get(out.suffix.lower(), "PNG")
+    with atomic_open(out) as fh:
+        img.save(fh, format=fmt)
 
 
 def show(args: argparse.Namespace) -> int:

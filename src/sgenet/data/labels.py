@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sgenet.atomic import atomic_open
+
 
 def read_labels(path: str | os.PathLike) -> list[tuple[str, str]]:
     """Parse a labels file; a broken line raises ValueError naming the file and line number.
@@ -39,10 +41,8 @@ def read_labels(path: str | os.PathLike) -> list[tuple[str, str]]:
 def write_labels(path: str | os.PathLike, entries: list[tuple[str, str]]) -> None:
     """Write a labels file atomically."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_open(path, "w") as fh:
         for rel, label in entries:
             if "\t" in rel or "\n" in label or "\t" in label:
                 raise ValueError(f"tab or newline in entry {rel!r}\t{label!r}")
             fh.write(f"{rel}\t{label}\n")
-    os.replace(tmp, path)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgenet.deploy.io import file_mode
+from sgenet.atomic import file_mode
 
 DEFAULT_OPSET = 17
 INT8_MODES = ("static", "dynamic")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from sgenet.eval.report import atomic_write
+from sgenet.atomic import atomic_write
 
 PALETTE = [(150, 150, 150), (31, 119, 180), (255, 127, 14), (44, 160, 44), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207)]

@@ -8,39 +8,28 @@ SIGKILL) leaves either the previous checkpoint or the new one, never a torn file
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from sgenet.atomic import atomic_open, atomic_write
+
 _STEP_RE = re.compile(r"step_(\d+)\.pt$")
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    _atomic(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, text)
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    _atomic(Path(path), lambda fh: torch.save(obj, fh))
+    with atomic_open(path) as fh:
+        torch.save(obj, fh)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from sgenet.atomic import atomic_open
 from sgenet.imaging import tensor_to_pil
-from sgenet.train.checkpoint import _atomic, atomic_write_text
+from sgenet.train.checkpoint import atomic_write_text
 
 log = logging.getLogger("sgenet.train")
 
@@ -168,11 +169,8 @@ class RunLogger:
             for j, img in enumerate((up[i], sr[i, :3].float(), hr[i, :3].float())):
                 sheet.paste(tensor_to_pil(torch.nan_to_num(img)), (j * (w + 4), i * (h + 2)))
         path = self.run_dir / "samples" / f"step_{step:08d}.png"
-
-        def write(fh) -> None:
+        with atomic_open(path) as fh:
             sheet.save(fh, format="PNG")
-
-        _atomic(path, write)
         return path
 
     def close(self) -> None:
