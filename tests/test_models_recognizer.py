@@ -46,23 +46,15 @@ def fit(name: str, images: torch.Tensor, steps: int) -> tuple[torch.nn.Module, l
     return model, losses
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
-def test_textrec_overfits_one_batch(one_thread) -> None:
+def test_textrec_overfits_one_batch() -> None:
     images = render(WORDS)
     model, _ = fit("textrec", images, steps=150)
     assert model.read(images) == WORDS
 
 
 @pytest.mark.slow
-def test_crnn_learns(one_thread) -> None:
+def test_crnn_learns() -> None:
     """CRNN (BiLSTM) is slower per step: check the CTC loss falls, not a full read-back."""
     model, losses = fit("crnn", render(WORDS), steps=40)
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3])

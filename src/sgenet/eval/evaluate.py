@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -30,6 +29,7 @@ from sgenet.distributed import all_gather_objects, all_reduce_sum, env_info, sha
 from sgenet.eval.metrics import MetricSums, gap_recovered, word_correct
 from sgenet.eval.recognizers import Recognizer, tensor_to_uint8
 from sgenet.eval.splits import Split
+from sgenet.models.bicubic import bicubic_rgb_x2 as bicubic_x2
 
 BICUBIC, HR = "bicubic", "hr"
 _LOAD_ERRORS = (OSError, ValueError, UnicodeDecodeError, Image.DecompressionBombError)
@@ -72,11 +72,6 @@ def load_eval_models(specs: Sequence[str]) -> list[EvalModel]:
         names.add(name)
         out.append(EvalModel(name, module, str(spec), trained))
     return out
-
-
-def bicubic_x2(lr: torch.Tensor) -> torch.Tensor:
-    """The LR-bicubic baseline on RGB: bicubic x2 (``align_corners=False``), clamped to [0, 1]."""
-    return F.interpolate(lr[:, :3], scale_factor=2, mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 @dataclass

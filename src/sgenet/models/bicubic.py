@@ -13,6 +13,11 @@ from sgenet.models.layers import check_lr_input
 from sgenet.models.registry import register_model
 
 
+def bicubic_rgb_x2(lr: torch.Tensor) -> torch.Tensor:
+    """LR-bicubic baseline: bicubic x2 of the RGB (``align_corners=False``), clamped to [0, 1]."""
+    return F.interpolate(lr[:, :3], scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+
 class Bicubic(nn.Module):
     """Bicubic x2 of the RGB, clamped to [0, 1] (already inside the [-1, 1] output range, so reading
     by clamping leaves it unchanged); the mask channel is recomputed from the upsampled RGB."""
@@ -31,7 +36,7 @@ class Bicubic(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         check_lr_input(lr, self.in_channels)
-        rgb = F.interpolate(lr[:, :3], scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+        rgb = bicubic_rgb_x2(lr)
         return torch.cat([rgb, text_mask(rgb)], dim=1) if self.in_channels == 4 else rgb
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
