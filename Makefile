@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/sgenet upscale examples -o outputs --sheet outputs/sheet.png --print-text
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 test: $(STAMP) lint
 	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q

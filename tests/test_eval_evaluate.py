@@ -248,3 +248,25 @@ def test_compare_several_models_in_one_table(tmp_path):
     report = {"models": [{"name": m.name, "trained": m.trained} for m in models[:2]], **out}
     assert "| split | recognizer | n | LR bicubic | bicubic | my_tsrn | HR |" in to_markdown(report)
     assert accuracy_chart(report, tmp_path / "a.png").is_file()
+
+
+
+def test_onnx_export_evaluates_like_the_pytorch_model(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from _tiny import TINY_SGENET
+    from sgenet.deploy.export import export_onnx
+    from sgenet.eval.evaluate import load_eval_models
+    from sgenet.models import create_model, save_weights
+
+    torch.manual_seed(0)
+    model = create_model("sgenet", **TINY_SGENET).eval()
+    save_weights(model, tmp_path / "tiny.safetensors", "sgenet", TINY_SGENET)
+    export_onnx(model, tmp_path / "tiny.onnx")
+    models = load_eval_models([str(tmp_path / "tiny.safetensors"), str(tmp_path / "tiny.onnx")])
+    assert [m.name for m in models] == ["tiny", "tiny#2"]
+    samples = _samples(WORDS[:4])
+    out = evaluate(models, [Split("t", samples, "m")], [_oracle(samples)],
+                   EvalOptions(batch_size=4, progress=False))
+    psnr = {f["model"]: f["psnr_sr"] for f in out["fidelity"]}
+    assert psnr["tiny#2"] == pytest.approx(psnr["tiny"], abs=1e-3)
+    assert psnr["tiny"] != pytest.approx(out["fidelity"][0]["psnr_bicubic"], abs=1e-3)

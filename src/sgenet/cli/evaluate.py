@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "eval", help="evaluate SR models: accuracy by recognizer, PSNR/SSIM, efficiency",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", required=True, metavar="NAME|PATH",
-                   help="a registered model (bicubic, tsrn, sgenet, ...) or a .safetensors file; "
-                        "repeat to compare")
+                   help="a registered model (bicubic, tsrn, sgenet, ...), a .safetensors file, or an "
+                        "`sgenet export` .onnx file (run by ONNX Runtime); repeat to compare")
     p.add_argument("--data", nargs="+", required=True, metavar="PATH",
                    help="TextZoom root, LMDB folder, image folder with labels.tsv, lr/+hr/ folder, "
                         "or a folder of these")

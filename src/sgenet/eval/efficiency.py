@@ -48,6 +48,9 @@ def model_efficiency(module: nn.Module, batch: int = 16, budget: float = 3.0) ->
 
 def safe_efficiency(module: nn.Module, **kwargs: Any) -> dict[str, Any]:
     """:func:`model_efficiency`, or ``{"error": ...}`` when it cannot be measured."""
+    if hasattr(module, "runner"):  # an ONNX file: FLOP counting sees nothing inside ONNX Runtime
+        return {"error": "not measured for ONNX files (profile the PyTorch model; bench/bench_inference.py "
+                         "times ONNX Runtime)", "params": math.nan, "macs": math.nan}
     try:
         return model_efficiency(module, **kwargs)
     except ImportError as exc:

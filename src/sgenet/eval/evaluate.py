@@ -45,6 +45,20 @@ class EvalModel:
     trained: bool = True
 
 
+class OnnxSR(nn.Module):
+    """An ``sgenet export`` ONNX file run by ONNX Runtime, as an SR module (e.g. to measure int8's cost)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        from sgenet.deploy.onnx_runtime import OnnxRunner
+
+        self.runner = OnnxRunner(path, threads=torch.get_num_threads())
+        self.in_channels = self.runner.in_channels
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.runner(lr)[0]
+
+
 def load_eval_models(specs: Sequence[str]) -> list[EvalModel]:
     """Registered names (shipped weights when available) or ``.safetensors`` paths, uniquely named."""
     from sgenet.models import load_model
@@ -54,8 +68,11 @@ def load_eval_models(specs: Sequence[str]) -> list[EvalModel]:
     names: set[str] = set()
     for spec in specs:
         path = Path(spec)
-        is_file = path.suffix == ".safetensors" or path.exists()
-        module = load_model(path if is_file else spec).eval()
+        is_file = path.suffix in (".safetensors", ".onnx") or path.exists()
+        if path.suffix == ".onnx":
+            module = OnnxSR(path)
+        else:
+            module = load_model(path if is_file else spec).eval()
         if hasattr(module, "read") and not hasattr(module, "forward_train"):
             raise ValueError(f"{spec!r} is a text recognizer, not a super-resolution model "
                              "(use it as a judge with --recognizers / --crnn-weights)")

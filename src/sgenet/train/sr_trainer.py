@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sgenet import distributed as sdist
-from sgenet.models.registry import create_model, load_model, load_weights
+from sgenet.models.registry import create_model, is_pretrained_available, load_model, load_weights
 from sgenet.train.losses import SRLoss, TextPerceptionLoss, as_rgb01
 from sgenet.train.recognizer_trainer import upsample_lr, word_matches
 from sgenet.train.trainer import Trainer
@@ -38,14 +38,16 @@ def load_frozen_recognizer(path: str, device: torch.device) -> nn.Module:
 
 
 def init_recognizer(model: nn.Module, path: str) -> None:
-    """Load trained textrec weights into SGENet's guidance recognizer."""
-    if hasattr(model, "init_recognizer"):
-        model.init_recognizer(path)
-        return
+    """Load trained textrec weights (a file, or a name with shipped weights) into the guidance recognizer."""
     recognizer = getattr(model, "recognizer", None)
     if recognizer is None:
         raise ValueError(f"model.init_recognizer={path}: this model has no guidance recognizer")
-    load_weights(recognizer, path)
+    recognizer.load_state_dict(load_model(path).state_dict(), strict=True)
+
+
+def _is_weights(spec: str) -> bool:
+    """A safetensors file, or the name of a model whose weights ship with the package."""
+    return Path(spec).is_file() or is_pretrained_available(spec)
 
 
 class SRTrainer(Trainer):
@@ -56,8 +58,9 @@ class SRTrainer(Trainer):
         for key, path in (("loss.perception_recognizer", perception_path),
                           ("model.init_recognizer", cfg.model.init_recognizer),
                           ("run.val_reader", cfg.run.val_reader)):
-            if path and not Path(path).is_file():
-                raise FileNotFoundError(f"{key}: weights file not found: {path}")
+            if path and not _is_weights(path):
+                raise FileNotFoundError(f"{key}: weights file not found (nor a model with shipped weights): "
+                                        f"{path}")
         super().__init__(cfg, run_dir, resume=resume, accum_steps=accum_steps)
         lc = cfg.loss
         perception = None
