@@ -1,7 +1,7 @@
 """Ship a trained model with the package: copy its weights into src/sgenet/weights and list them.
 
     python tools/ship_weights.py runs/sgenet/best.safetensors --run-dir runs/sgenet \
-        --config configs/sgenet.yaml --wall-minutes 85 --command "sgenet train --config ..."
+        --config configs/sgenet.yaml --command "sgenet train --config ..."
 
 The manifest entry records the file, its sha256, the factory overrides (from the file's metadata),
 the committed config and exact command that trained it, and the run's steps, batch and samples seen,
@@ -27,10 +27,13 @@ def run_summary(run_dir: Path) -> dict:
     """Steps, batch size and samples seen, from the run folder the trainer wrote."""
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     with open(run_dir / "metrics.csv", newline="") as fh:
-        steps = max(int(row["step"]) for row in csv.DictReader(fh))
+        rows = list(csv.DictReader(fh))
+    steps = max(int(row["step"]) for row in rows)
+    minutes = [float(row["train_minutes"]) for row in rows if row.get("train_minutes")]
     batch = int(cfg["data"]["batch_size"])
     commit = (run_dir / "git_commit.txt").read_text().strip() if (run_dir / "git_commit.txt").exists() else ""
-    return {"steps": steps, "batch_size": batch, "samples_seen": steps * batch, "git_commit": commit}
+    return {"steps": steps, "batch_size": batch, "samples_seen": steps * batch, "git_commit": commit,
+            "wall_minutes": round(max(minutes), 1) if minutes else None}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-dir", type=Path, required=True, help="the run folder that produced it")
     parser.add_argument("--config", required=True, help="the committed config file it was trained with")
     parser.add_argument("--command", required=True, help="the exact training command")
-    parser.add_argument("--wall-minutes", type=float, required=True, help="training wall time")
+    parser.add_argument("--wall-minutes", type=float, default=None,
+                        help="training wall time (default: the run's metrics.csv train_minutes)")
     parser.add_argument("--note", default="", help="anything a user should know (e.g. the machine)")
     args = parser.parse_args(argv)
 
@@ -49,6 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     if not name:
         raise SystemExit(f"{args.weights} has no 'model' metadata; it was not written by sgenet")
     load_model(args.weights)  # refuses files that do not load strictly into their model
+    trained = run_summary(args.run_dir)
+    if args.wall_minutes is not None:
+        trained["wall_minutes"] = args.wall_minutes
+    if not trained["wall_minutes"]:
+        raise SystemExit("the run's metrics.csv has no train_minutes column: pass --wall-minutes")
 
     target = WEIGHTS_DIR / f"{name}.safetensors"
     shutil.copyfile(args.weights, target)
@@ -59,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         "config": json.loads(meta.get("config", "{}")),
         "train_config": args.config,
         "command": args.command,
-        "trained": {**run_summary(args.run_dir), "wall_minutes": args.wall_minutes},
+        "trained": trained,
         "note": args.note,
     }
     atomic_write(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -79,6 +79,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=run.precision == "fp16")
         self.ckpt = CheckpointManager(self.run_dir, run.keep_last)
         self.step, self.best, self.bad_in_row, self.skipped = 0, None, 0, 0
+        self.train_seconds = 0.0  # wall time spent training (data + steps + validation), over resumes
         latest = self.ckpt.latest()
         if latest is not None:  # --resume, or auto-resume when RUN_DIR already has a checkpoint
             self.load_state(CheckpointManager.load(latest))
@@ -135,6 +136,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "rng": rngs, "step": self.step, "best": self.best, "skipped": self.skipped,
+            "train_seconds": self.train_seconds,
             "data": {"seed": self.cfg.run.seed, "batch_size": self.cfg.data.batch_size,
                      "num_items": len(self.train_set), "next_step": self.step},
             "config": self.cfg.to_dict(), "world_size": self.dist.world_size,
@@ -152,6 +154,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.best, self.skipped = state["step"], state["best"], state.get("skipped", 0)
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         rngs = state["rng"]
         restore_rng(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
         data = state["data"]
@@ -239,8 +242,11 @@ class Trainer:
         try:
             if run.val_at_start and self.val_set is not None and self.step < run.max_steps:
                 self.run_validation()
+            last_tick = time.perf_counter()
             while self.step < run.max_steps:
                 t0 = time.perf_counter()
+                self.train_seconds += t0 - last_tick
+                last_tick = t0
                 batch = self.to_device(next(loader))
                 t1 = time.perf_counter()
                 first = self.step == 0 and run.compile
@@ -274,6 +280,7 @@ class Trainer:
         if step % run.log_every == 0 or last:
             metrics = {**stats.flush(self.dist.world_size, self.device),
                        "lr": self.optimizer.param_groups[0]["lr"], "skipped": self.skipped,
+                       "train_minutes": self.train_seconds / 60,
                        "epoch": step * self.cfg.data.batch_size / len(self.train_set)}
             self.logger.log(step, metrics)
             self.logger.progress(step, {"loss": metrics["train/loss"], "samples/s": metrics["samples_per_s"]})
