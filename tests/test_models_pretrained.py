@@ -40,7 +40,7 @@ def test_shipped_weights_load_and_say_how_they_were_made(name: str) -> None:
     entry = SHIPPED[name]
     create_model(name, pretrained=True)  # strict load, sha256 checked
     assert (REPO / entry["train_config"]).is_file()
-    assert entry["command"].startswith("sgenet train")
+    assert "sgenet train" in entry["command"]
     assert entry["trained"]["steps"] > 0 and entry["trained"]["wall_minutes"] > 0
 
 
