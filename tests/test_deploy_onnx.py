@@ -65,6 +65,20 @@ def test_fp32_parity_default_sgenet(tmp_path):
         assert d_sr <= 1e-4 and d_logits <= 1e-4, (width, d_sr, d_logits)
 
 
+def test_residual_sgenet_starts_at_bicubic_and_exports(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("sgenet", residual=True, **TINY).eval()
+    lr = torch.rand(2, 4, 16, 40)
+    with torch.no_grad():
+        bicubic = torch.nn.functional.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False)
+        assert torch.allclose(model(lr), bicubic.clamp(0, 1), atol=1e-6)  # zero-initialised correction
+        torch.nn.init.normal_(model.upsampler.out.weight, std=0.05)  # as after training
+        assert not torch.allclose(model(lr), bicubic.clamp(0, 1), atol=1e-3)
+    path = export_onnx(model, tmp_path / "residual.onnx")
+    for width, d_sr, d_logits in check_export(model, path, widths=(16, 64, 160), batch=2, threads=1):
+        assert d_sr <= 1e-4 and d_logits <= 1e-4, (width, d_sr, d_logits)
+
+
 def test_fp32_parity(tiny, exported):
     runner = OnnxRunner(exported, threads=1)
     assert runner.reads_text and runner.in_channels == 4

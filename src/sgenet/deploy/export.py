@@ -66,21 +66,24 @@ class BicubicX2(nn.Module):
         return self._width(self._width(x).transpose(2, 3)).transpose(2, 3)
 
 
-def _fast_recognizer_input(model: nn.Module) -> None:
-    """Use :class:`BicubicX2` for SGENet's recognizer input, if it reproduces the model's own."""
-    if getattr(model, "recognizer", None) is None or not hasattr(model, "recognizer_input"):
+def _fast_bicubic(model: nn.Module) -> None:
+    """Use :class:`BicubicX2` for SGENet's bicubic x2 of the LR (recognizer input, residual base), if it
+    reproduces the model's own."""
+    if not hasattr(model, "lr_bicubic"):
         return
-    up = BicubicX2()
+    up = BicubicX2(1)
 
-    def recognizer_input(lr: torch.Tensor) -> torch.Tensor:
-        return up(lr[:, :3]).clamp(0.0, 1.0)
+    def lr_bicubic(lr: torch.Tensor) -> torch.Tensor:  # every channel alike: fold them into the batch
+        n, c, h, w = lr.shape
+        return up(lr.reshape(n * c, 1, h, w)).reshape(n, c, 2 * h, 2 * w).clamp(0.0, 1.0)
 
     gen = torch.Generator().manual_seed(0)
     probe = torch.rand(2, int(getattr(model, "in_channels", 4)), 16, 37, generator=gen)
     with torch.no_grad():
-        same = torch.allclose(recognizer_input(probe), model.recognizer_input(probe), atol=1e-5)
+        same = all(torch.allclose(lr_bicubic(x), model.lr_bicubic(x), atol=1e-5)
+                   for x in (probe, probe[:, :3]))
     if same:
-        model.recognizer_input = recognizer_input
+        model.lr_bicubic = lr_bicubic
 
 
 def export_copy(model: nn.Module) -> nn.Module:
@@ -91,7 +94,7 @@ def export_copy(model: nn.Module) -> nn.Module:
         for child_name, child in list(module.named_children()):
             if isinstance(child, nn.Mish):
                 setattr(module, child_name, ExpMish())
-    _fast_recognizer_input(model)
+    _fast_bicubic(model)
     return model
 
 

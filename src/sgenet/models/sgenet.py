@@ -47,6 +47,8 @@ class SGENet(nn.Module):
         align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``), merged
             over ``ALIGN_DEFAULTS``; the official module is ``{"stride": 1, "dropout": 0.1}``.
         guidance: ``False`` drops the guidance branch (ablation: a plain SR network).
+        residual: predict a correction to the bicubic-upsampled LR (``sr = bicubic + tanh(out)``,
+            output conv zero-initialised, so training starts at bicubic) instead of the image itself.
     """
 
     scale = 2
@@ -54,7 +56,7 @@ class SGENet(nn.Module):
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
                  body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
                  out_kernel: int = 3, separable_out: bool = False, recognizer: dict[str, Any] | None = None,
-                 align: dict[str, Any] | None = None, guidance: bool = True) -> None:
+                 align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False) -> None:
         super().__init__()
         if in_channels not in (3, 4):
             raise ValueError(f"in_channels must be 4 (RGB + mask) or 3 (RGB), got {in_channels}")
@@ -71,11 +73,20 @@ class SGENet(nn.Module):
             for _ in range(num_blocks))
         self.tail = nn.Sequential(conv3x3(channels, body), nn.BatchNorm2d(channels))
         self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel, body, separable_out, act)
+        self.residual = residual
+        if residual:
+            out = self.upsampler.out
+            last = out[-1] if isinstance(out, nn.Sequential) else out
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    def lr_bicubic(self, lr: torch.Tensor) -> torch.Tensor:
+        """The LR bicubic-upsampled x2, clamped to [0, 1], without gradient."""
+        return F.interpolate(lr.detach(), scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
     def recognizer_input(self, lr: torch.Tensor) -> torch.Tensor:
         """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient."""
-        rgb = lr[:, :3].detach()
-        return F.interpolate(rgb, scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+        return self.lr_bicubic(lr[:, :3])
 
     def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(sr, text_logits)``: SR output and the guidance recognizer's raw ``N x T x 37`` logits."""
@@ -89,7 +100,10 @@ class SGENet(nn.Module):
         for block in self.blocks:
             x = block(x, guide)
         x = feat + self.tail(x)
-        return torch.tanh(self.upsampler(x)), logits
+        out = torch.tanh(self.upsampler(x))
+        if self.residual:
+            out = (self.lr_bicubic(lr) + out).clamp(-1.0, 1.0)
+        return out, logits
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         return self.forward_train(lr)[0]
