@@ -50,14 +50,27 @@ def test_shipped_weights_fit_the_size_budget() -> None:
     assert sum(sizes.values()) <= 60e6
 
 
-@pytest.mark.parametrize("name", ["sgenet", "tsrn"])
-def test_pretrained_sr_beats_bicubic_on_synthetic_pairs(name: str, pairs: dict) -> None:
-    model = create_model(name, pretrained=True).eval()
+def _psnr(model: torch.nn.Module, batch: dict) -> float:
     with torch.inference_mode():
-        sr = model(pairs["lr"]).clamp(0, 1)
-    hr = pairs["hr"][:, :3]
-    gain = psnr_per_image(sr[:, :3], hr).mean() - psnr_per_image(bicubic_rgb_x2(pairs["lr"]), hr).mean()
-    assert gain > 0.3, f"{name}: PSNR gain over bicubic {float(gain):.2f} dB"
+        sr = model(batch["lr"]).clamp(0, 1)
+    return float(psnr_per_image(sr[:, :3], batch["hr"][:, :3]).mean())
+
+
+@pytest.mark.parametrize("name", ["sgenet", "tsrn"])
+def test_pretrained_sr_is_trained(name: str, pairs: dict) -> None:
+    """Near bicubic fidelity, far above the same network untrained (a broken or stale file fails)."""
+    bicubic = float(psnr_per_image(bicubic_rgb_x2(pairs["lr"]), pairs["hr"][:, :3]).mean())
+    torch.manual_seed(0)
+    trained = _psnr(create_model(name, pretrained=True).eval(), pairs)
+    untrained = _psnr(create_model(name).eval(), pairs)
+    assert trained > bicubic - 1.5 and trained > untrained + 3.0, (trained, bicubic, untrained)
+
+
+def test_pretrained_sgenet_beats_bicubic_on_medium_degradations() -> None:
+    synth = Synthesizer(seed=31337, level="medium", system_fonts=False)
+    batch = collate([make_sample(p.lr, p.hr, p.label) for p in map(synth, range(48))])
+    bicubic = float(psnr_per_image(bicubic_rgb_x2(batch["lr"]), batch["hr"][:, :3]).mean())
+    assert _psnr(create_model("sgenet", pretrained=True).eval(), batch) > bicubic
 
 
 @pytest.mark.parametrize("name", ["crnn", "textrec"])
@@ -65,7 +78,7 @@ def test_pretrained_recognizers_read_clean_synthetic_words(name: str, pairs: dic
     model = create_model(name, pretrained=True).eval()
     with torch.inference_mode():
         words = model.read(pairs["hr"][:, :3])
-    assert word_accuracy(words, pairs["label"]) >= 0.25, list(zip(words, pairs["label"]))[:8]
+    assert word_accuracy(words, pairs["label"]) >= 0.5, list(zip(words, pairs["label"]))[:8]
 
 
 def test_tampered_weights_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
