@@ -112,10 +112,11 @@ def test_alpha_is_reattached():
 
 def test_untrained_warning_and_errors(tiny):
     with pytest.warns(UntrainedModelWarning, match="UNTRAINED"):
-        Upscaler("tsrn", device="cpu")
+        Upscaler("sgenet_gru", device="cpu")  # no weights ship for it
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Upscaler("bicubic", device="cpu")  # no parameters, nothing to warn about
+        Upscaler("sgenet", device="cpu")  # shipped weights
     with pytest.raises(ValueError, match="unknown model"):
         Upscaler("nope", device="cpu")
     with pytest.raises(ValueError, match="batch_size"):

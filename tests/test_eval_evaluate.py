@@ -238,9 +238,9 @@ def test_compare_several_models_in_one_table(tmp_path):
     path = tmp_path / "my_tsrn.safetensors"
     save_weights(create_model("tsrn"), path, "tsrn")
     with pytest.warns(UserWarning, match="UNTRAINED"):
-        models = load_eval_models(["bicubic", str(path), "tsrn", "bicubic"])
-    assert [m.name for m in models] == ["bicubic", "my_tsrn", "tsrn (untrained)", "bicubic#2"]
-    assert [m.trained for m in models] == [True, True, False, True]
+        models = load_eval_models(["bicubic", str(path), "sgenet_gru", "bicubic", "tsrn"])
+    assert [m.name for m in models] == ["bicubic", "my_tsrn", "sgenet_gru (untrained)", "bicubic#2", "tsrn"]
+    assert [m.trained for m in models] == [True, True, False, True, True]  # tsrn: shipped weights
     samples = _samples(WORDS[:4])
     out = evaluate(models[:2], [Split("t", samples, "m")], [_oracle(samples)],
                    EvalOptions(batch_size=4, progress=False))
