@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import yaml
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("the run's metrics.csv has no train_minutes column: pass --wall-minutes")
 
     target = WEIGHTS_DIR / f"{name}.safetensors"
-    shutil.copyfile(args.weights, target)
+    atomic_write(target, args.weights.read_bytes())
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
     manifest[name] = {
         "file": target.name,
