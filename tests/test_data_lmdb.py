@@ -102,6 +102,9 @@ def test_damaged_records_are_skipped_and_counted(tmp_path):
     assert s["label"] == "Word2" and ds.skipped == 2
     labels = [ds[i]["label"] for i in range(len(ds))]
     assert labels == ["Word0", "Word2", "Word2", "Word4", "Word5"]
+    with pytest.raises(OSError):  # the exact-item API (used by evaluation) never substitutes
+        ds.load_item(1)
+    assert ds.load_item(2)["label"] == "Word2"
 
 
 def test_missing_num_samples_and_foreign_lmdb(tmp_path):

@@ -48,7 +48,8 @@ class _SkippingDataset(Dataset):
         self.skipped = 0
         self._bad: set[int] = set()
 
-    def _load(self, index: int) -> Sample:
+    def load_item(self, index: int) -> Sample:
+        """Exactly item ``index``; a damaged item raises (``__getitem__`` skips it instead)."""
         raise NotImplementedError
 
     def __len__(self) -> int:
@@ -64,7 +65,7 @@ class _SkippingDataset(Dataset):
             if i in self._bad:
                 continue
             try:
-                return self._load(i)
+                return self.load_item(i)
             except (OSError, ValueError, UnicodeDecodeError, Image.DecompressionBombError) as exc:
                 self._bad.add(i)
                 self.skipped += 1
@@ -135,7 +136,7 @@ class TextZoomLMDB(_SkippingDataset):
             raise ValueError(f"record {i} lost a key")
         return _open_image(lr), _open_image(hr), label.decode("utf-8")
 
-    def _load(self, index: int) -> Sample:
+    def load_item(self, index: int) -> Sample:
         lr, hr, label = self.read(index)
         return make_sample(lr, hr, label)
 
@@ -174,7 +175,7 @@ class ImageFolderDataset(_SkippingDataset):
         hr = _open_image(self.root / rel).resize(HR_SIZE, Image.BICUBIC)
         return degrade(hr, self.level, rng_for(self.seed, index)), hr, label
 
-    def _load(self, index: int) -> Sample:
+    def load_item(self, index: int) -> Sample:
         lr, hr, label = self.read(index)
         return make_sample(lr, hr, label)
 
@@ -213,6 +214,6 @@ class PairFolderDataset(_SkippingDataset):
         return (_open_image(self.root / "lr" / name), _open_image(self.root / "hr" / name),
                 self.labels.get(name, ""))
 
-    def _load(self, index: int) -> Sample:
+    def load_item(self, index: int) -> Sample:
         lr, hr, label = self.read(index)
         return make_sample(lr, hr, label)

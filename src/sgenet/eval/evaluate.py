@@ -111,7 +111,7 @@ class _Items(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
-        loader = getattr(self.dataset, "_load", None)  # sgenet datasets: no skip-and-substitute
+        loader = getattr(self.dataset, "load_item", None)  # exact item: no skip-and-substitute
         try:
             return i, (loader(i) if loader is not None else self.dataset[i]), None
         except _LOAD_ERRORS as exc:
