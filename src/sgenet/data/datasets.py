@@ -48,9 +48,14 @@ class _SkippingDataset(Dataset):
         self.skipped = 0
         self._bad: set[int] = set()
 
+    def read(self, index: int) -> tuple[Image.Image, Image.Image, str]:
+        """The raw (LR, HR, label) of item ``index``."""
+        raise NotImplementedError
+
     def load_item(self, index: int) -> Sample:
         """Exactly item ``index``; a damaged item raises (``__getitem__`` skips it instead)."""
-        raise NotImplementedError
+        lr, hr, label = self.read(index)
+        return make_sample(lr, hr, label)
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -136,10 +141,6 @@ class TextZoomLMDB(_SkippingDataset):
             raise ValueError(f"record {i} lost a key")
         return _open_image(lr), _open_image(hr), label.decode("utf-8")
 
-    def load_item(self, index: int) -> Sample:
-        lr, hr, label = self.read(index)
-        return make_sample(lr, hr, label)
-
 
 class ImageFolderDataset(_SkippingDataset):
     """Real HR crops listed in ``labels.tsv``; LR = the degradation pipeline at a fixed seed and level.
@@ -175,10 +176,6 @@ class ImageFolderDataset(_SkippingDataset):
         hr = _open_image(self.root / rel).resize(HR_SIZE, Image.BICUBIC)
         return degrade(hr, self.level, rng_for(self.seed, index)), hr, label
 
-    def load_item(self, index: int) -> Sample:
-        lr, hr, label = self.read(index)
-        return make_sample(lr, hr, label)
-
 
 class PairFolderDataset(_SkippingDataset):
     """Given LR/HR pairs: ``root/lr/<name>`` and ``root/hr/<name>`` with the same file names,
@@ -213,7 +210,3 @@ class PairFolderDataset(_SkippingDataset):
         name = self.names[index]
         return (_open_image(self.root / "lr" / name), _open_image(self.root / "hr" / name),
                 self.labels.get(name, ""))
-
-    def load_item(self, index: int) -> Sample:
-        lr, hr, label = self.read(index)
-        return make_sample(lr, hr, label)
