@@ -16,16 +16,16 @@ import time
 
 import torch
 
-from sgenet.charset import normalize_text
 from sgenet.data.datasets import collate
 from sgenet.data.registry import open_dataset
+from sgenet.eval.metrics import word_accuracy
 from sgenet.models import load_model
 from sgenet.train.losses import TextPerceptionLoss, as_rgb01, pixel_loss
 
 
-def word_accuracy(reader: torch.nn.Module, images: torch.Tensor, labels: list[str]) -> float:
-    texts = reader.read(as_rgb01(images))
-    return 100.0 * sum(t == normalize_text(label) for t, label in zip(texts, labels)) / len(labels)
+def read_accuracy(reader: torch.nn.Module, images: torch.Tensor, labels: list[str]) -> float:
+    """Word accuracy (%) of ``reader`` on ``images`` (SR or HR, clamped to RGB in [0, 1])."""
+    return 100.0 * word_accuracy(reader.read(as_rgb01(images)), labels)
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
 
     with torch.no_grad():
         print(f"batch of {args.batch} from {args.data}: HR read by textrec "
-              f"{word_accuracy(textrec, hr, labels):.1f} %, by crnn {word_accuracy(crnn, hr, labels):.1f} %")
+              f"{read_accuracy(textrec, hr, labels):.1f} %, by crnn {read_accuracy(crnn, hr, labels):.1f} %")
     print("| step | perception | pixel MSE | textrec acc on SR (%) | crnn acc on SR (%) |")
     print("|---|---|---|---|---|")
     start = time.perf_counter()
@@ -64,7 +64,7 @@ def main() -> None:
             with torch.no_grad():
                 out = model(lr)
                 print(f"| {step} | {float(perc):.4f} | {float(pix):.4f} | "
-                      f"{word_accuracy(textrec, out, labels):.1f} | {word_accuracy(crnn, out, labels):.1f} |",
+                      f"{read_accuracy(textrec, out, labels):.1f} | {read_accuracy(crnn, out, labels):.1f} |",
                       flush=True)
             model.train()
         if step < args.steps:
