@@ -1,17 +1,19 @@
 """Render one synthetic scene-text word crop (the HR side of a pair).
 
-A word is drawn as up to three coverage masks (fill, outline, shadow) at a small size, warped once
-with a PIL mesh (rotation, perspective and a curved baseline together), cropped around the ink with
-jitter, and composited over a background with colours of random contrast. Optional partial occlusion
-and uneven lighting follow. All randomness comes from the numpy Generator passed in.
+A word is drawn (FreeType, through PIL) as up to three coverage masks (fill, outline, shadow) at a
+small size, warped once with OpenCV (rotation, shear, perspective and a curved baseline together),
+cropped around the ink with jitter, and composited in float32 over a background with colours of random
+contrast. Optional partial occlusion and uneven lighting follow. All randomness comes from the numpy
+Generator passed in.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from sgenet.data.backgrounds import luminance, make_background, random_color
 from sgenet.data.fonts import FontLibrary, load_font
@@ -24,25 +26,32 @@ def _advance(path: str, size: int, ch: str) -> float:
     return load_font(path, size).getlength(ch)
 
 
-class _Masks:
-    """Coverage masks of one drawn word (PIL "L" images of equal size) and what they contain."""
-
-    def __init__(self, fill: Image.Image, outline: Image.Image | None, shadow: Image.Image | None):
-        self.fill, self.outline, self.shadow = fill, outline, shadow
-
-    def merged(self) -> Image.Image:
-        black = Image.new("L", self.fill.size)
-        return Image.merge("RGB", (self.fill, self.outline or self.fill, self.shadow or black))
+def _draw(positions: list[tuple[float, str]], font, size: tuple[int, int], pad: int) -> Image.Image:
+    """An "L" canvas of ``size`` with each (x, chunk) of ``positions`` drawn in white."""
+    canvas = Image.new("L", size)
+    draw = ImageDraw.Draw(canvas)
+    for x, chunk in positions:
+        draw.text((pad + x, pad), chunk, font=font, fill=255)
+    return canvas
 
 
-def _text_masks(text: str, path: str, size: int, rng: np.random.Generator) -> tuple[_Masks, int]:
-    """Fill, outline and shadow masks of ``text`` and the line height in pixels."""
+@lru_cache(maxsize=16)
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _text_masks(text: str, path: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Coverage masks of ``text`` (``H x W x C`` uint8) and the line height in pixels.
+
+    ``C`` is 1 (fill only) or 3 (fill, outline or zero, shadow or zero). The outline is the fill
+    dilated by a disk (what a round-join stroke draws, without rendering the glyphs twice).
+    """
     font = load_font(path, size)
     ascent, descent = font.getmetrics()
     stroke = int(rng.integers(1, max(2, size // 10) + 1)) if rng.random() < 0.2 else 0
     shadow = (int(rng.integers(-3, 4)), int(rng.integers(1, 4))) if rng.random() < 0.15 else None
     tracking = 0.0 if rng.random() < 0.7 else float(rng.uniform(-0.06, 0.35)) * size
-    pad = size // 2 + stroke  # room for overhanging glyphs (italics, swashes); trimmed to the ink below
+    pad = size // 2  # room for overhanging glyphs (italics, swashes); trimmed to the ink below
     if tracking == 0.0:
         positions = [(0.0, text)]
         width = 1.6 * size * len(text)
@@ -53,35 +62,32 @@ def _text_masks(text: str, path: str, size: int, rng: np.random.Generator) -> tu
             x += _advance(path, size, ch) + tracking
         width = x + size
     w, h = int(width) + 2 * pad, ascent + descent + 2 * pad
-    fill = Image.new("L", (w, h))
-    draw = ImageDraw.Draw(fill)
-    for x, chunk in positions:
-        draw.text((pad + x, pad), chunk, font=font, fill=255)
-    outline = None
-    if stroke:
-        outline = Image.new("L", (w, h))
-        d2 = ImageDraw.Draw(outline)
-        for x, chunk in positions:
-            d2.text((pad + x, pad), chunk, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
-    bbox = (outline or fill).getbbox() or (0, 0, w, h)
-    margin = 4 + (3 if shadow else 0)
+    fill = _draw(positions, font, (w, h), pad)
+    bbox = fill.getbbox() or (0, 0, w, h)
+    margin = 4 + stroke + (3 if shadow else 0)
     box = (bbox[0] - margin, min(bbox[1], pad) - margin, bbox[2] + margin, max(bbox[3], h - pad) + margin)
-    fill = fill.crop(box)
-    outline = outline.crop(box) if outline is not None else None
-    shadow_img = None
+    fill_a = np.asarray(fill.crop(box))
+    if not stroke and shadow is None:
+        return fill_a[..., None], ascent + descent
+    outline_a = cv2.dilate(fill_a, _disk(stroke)) if stroke else np.zeros_like(fill_a)
+    shadow_a = np.zeros_like(fill_a)
     if shadow:
-        base = (outline or fill).filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.5))))
-        shadow_img = Image.new("L", fill.size)
-        shadow_img.paste(base, shadow)
-    return _Masks(fill, outline, shadow_img), ascent + descent
+        sigma = float(rng.uniform(0.3, 1.5))
+        ink = outline_a if stroke else fill_a
+        base = cv2.GaussianBlur(ink, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        dx, dy = shadow
+        hh, ww = base.shape
+        shadow_a[max(dy, 0):hh + min(dy, 0), max(dx, 0):ww + min(dx, 0)] = \
+            base[max(-dy, 0):hh - max(dy, 0), max(-dx, 0):ww - max(dx, 0)]
+    return np.dstack([fill_a, outline_a, shadow_a]), ascent + descent
 
 
-def _warp(masks: Image.Image, rng: np.random.Generator, text_h: int) -> Image.Image:
-    """Rotation, shear, perspective and a curved baseline in one PIL MESH transform.
+def _warp(masks: np.ndarray, rng: np.random.Generator, text_h: int) -> np.ndarray:
+    """Rotation, shear, perspective and a curved baseline in one ``cv2.remap``.
 
     The output canvas is grown from the drawn box by what the transform needs, so no ink is lost.
     """
-    w, h = masks.size
+    h, w = masks.shape[:2]
     angle = np.deg2rad(rng.normal(0, 4) if rng.random() < 0.8 else rng.uniform(-15, 15))
     shear = rng.normal(0, 0.12) if rng.random() < 0.4 else 0.0
     persp = 0.08 * h if rng.random() < 0.4 else 0.0
@@ -97,18 +103,18 @@ def _warp(masks: Image.Image, rng: np.random.Generator, text_h: int) -> Image.Im
     corners[:, 0] += shear * (corners[:, 1] - h / 2)
     if persp:  # perspective: move corners independently
         corners += np.clip(rng.normal(0, persp, corners.shape), -3 * persp, 3 * persp)
-    strips = 8 if curve else 1
-    mesh = []
-    for i in range(strips):
-        u0, u1 = i / strips, (i + 1) / strips
-        top0, top1 = corners[0] + (corners[3] - corners[0]) * u0, corners[0] + (corners[3] - corners[0]) * u1
-        bot0, bot1 = corners[1] + (corners[2] - corners[1]) * u0, corners[1] + (corners[2] - corners[1]) * u1
-        dy0, dy1 = curve * ((2 * u0 - 1) ** 2 - 0.5), curve * ((2 * u1 - 1) ** 2 - 0.5)
-        quad = (top0[0], top0[1] + dy0, bot0[0], bot0[1] + dy0,
-                bot1[0], bot1[1] + dy1, top1[0], top1[1] + dy1)
-        box = (int(round(u0 * out_w)), 0, int(round(u1 * out_w)), out_h)
-        mesh.append((box, quad))
-    return masks.transform((out_w, out_h), Image.MESH, mesh, Image.BILINEAR)
+    corners = corners.astype(np.float32) - np.float32(0.5)  # OpenCV samples at pixel centres
+    # output pixel (u, v) in [0, 1]^2 reads the source point bilinear in the four corners
+    u = (np.arange(out_w, dtype=np.float32) + 0.5) / out_w
+    v = ((np.arange(out_h, dtype=np.float32) + 0.5) / out_h)[:, None]
+    top = corners[0] + (corners[3] - corners[0]) * u[:, None]  # out_w x 2
+    bot = corners[1] + (corners[2] - corners[1]) * u[:, None]
+    map_x = top[:, 0] + (bot[:, 0] - top[:, 0]) * v
+    map_y = top[:, 1] + (bot[:, 1] - top[:, 1]) * v
+    if curve:
+        map_y += np.float32(curve) * ((2 * u - 1) ** 2 - 0.5)
+    out = cv2.remap(masks, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out.reshape(out_h, out_w, masks.shape[2])
 
 
 def _contrast_color(bg_lum: float, rng: np.random.Generator) -> np.ndarray:
@@ -124,24 +130,33 @@ def _contrast_color(bg_lum: float, rng: np.random.Generator) -> np.ndarray:
     return np.clip(color + (np.clip(target, 0, 1) - float(luminance(color))), 0, 1).astype(np.float32)
 
 
-def _crop_box(ink: Image.Image, text_h: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+def _crop_box(ink: np.ndarray, text_h: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
     """The ink's bounding box grown (or, a little, shrunk) by random margins: crop jitter."""
-    bbox = ink.getbbox()
-    if bbox is None:
-        return 0, 0, ink.size[0], ink.size[1]
-    x0, y0, x1, y1 = bbox
+    bx, by, bw, bh = cv2.boundingRect(ink)
+    if bw == 0 or bh == 0:
+        return 0, 0, ink.shape[1], ink.shape[0]
+    x0, y0, x1, y1 = bx, by, bx + bw, by + bh
     th = max(y1 - y0, text_h // 2)
     left, right = (rng.uniform(-0.04, 0.3, 2) * th) if rng.random() < 0.95 else rng.uniform(0.3, 1.0, 2) * th
     top, bottom = rng.uniform(-0.05, 0.22, 2) * th
     return int(x0 - left), int(y0 - top), max(int(x1 + right), int(x0 - left) + 2), int(y1 + bottom)
 
 
-def _to_pil(arr: np.ndarray) -> Image.Image:
-    return Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+def _crop(arr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``arr[y0:y1, x0:x1]`` with zeros where the box leaves the array."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0, arr.shape[2]), arr.dtype)
+    h, w = arr.shape[:2]
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = arr[sy0:sy1, sx0:sx1]
+    return out
 
 
-def _rgb(color: np.ndarray) -> tuple[int, int, int]:
-    return tuple(int(v * 255 + 0.5) for v in color)
+def _blend(img: np.ndarray, color: np.ndarray, coverage: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """``img`` painted with ``color`` (RGB or an image) through a uint8 coverage mask."""
+    alpha = cv2.merge([coverage] * 3).astype(np.float32) * np.float32(strength / 255)
+    return img + (color - img) * alpha
 
 
 def _occlude(img: np.ndarray, rng: np.random.Generator) -> None:
@@ -168,12 +183,16 @@ def _occlude(img: np.ndarray, rng: np.random.Generator) -> None:
 
 def _lighting(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = img.shape[:2]
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    x = np.arange(w, dtype=np.float32)[None, :]
+    y = np.arange(h, dtype=np.float32)[:, None]
     cx, cy = rng.uniform(-0.5, 1.5) * w, rng.uniform(-0.5, 1.5) * h
-    d = np.sqrt(((x - cx) / w) ** 2 + ((y - cy) / h) ** 2)
-    gain = 1.0 + rng.uniform(-0.5, 0.5) * np.clip(d, 0, 1.5)
-    glare = rng.uniform(0.1, 0.5) * np.exp(-(d * rng.uniform(2, 6)) ** 2) if rng.random() < 0.3 else 0.0
-    return np.clip(np.stack([img[..., c] * gain + glare for c in range(3)], axis=-1), 0, 1)
+    d = np.sqrt(((x - np.float32(cx)) / w) ** 2 + ((y - np.float32(cy)) / h) ** 2)
+    gain = 1.0 + np.float32(rng.uniform(-0.5, 0.5)) * np.clip(d, 0, 1.5)
+    out = img * cv2.merge([gain] * 3)
+    if rng.random() < 0.3:  # glare
+        glare = np.float32(rng.uniform(0.1, 0.5)) * np.exp(-(d * np.float32(rng.uniform(2, 6))) ** 2)
+        out += cv2.merge([glare] * 3)
+    return np.clip(out, 0, 1)
 
 
 def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tuple[Image.Image, str]:
@@ -190,29 +209,22 @@ def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tupl
         text = text.upper()
     size = int(rng.choice(FONT_SIZES))
     masks, text_h = _text_masks(text, face.path, size, rng)
-    plain = masks.outline is None and masks.shadow is None
-    warped = _warp(masks.fill if plain else masks.merged(), rng, text_h)  # one band when plain
-    warped = warped.crop(_crop_box(warped if plain else warped.getchannel(1), text_h, rng))  # 0-padded
-    fill, outline, shadow = (warped, None, None) if plain else warped.split()
-    w, h = warped.size
-    bg = make_background(h, w, rng)
-    fill_c = _contrast_color(float(luminance(bg.mean(axis=(0, 1)))), rng)
-    img = _to_pil(bg)
-    if masks.shadow is not None:
-        strength = rng.uniform(0.3, 0.9)
-        img.paste(_rgb(random_color(rng) * 0.3), (0, 0), shadow.point(lambda v: int(v * strength)))
-    if masks.outline is not None:
-        img.paste(_rgb(_contrast_color(float(luminance(fill_c)), rng)), (0, 0), outline)
-    if rng.random() < 0.15:  # textured / two-tone ink
-        img.paste(_to_pil(fill_c * 0.7 + make_background(h, w, rng) * 0.3), (0, 0), fill)
-    else:
-        img.paste(_rgb(fill_c), (0, 0), fill)
-    occlude, light = rng.random() < 0.08, rng.random() < 0.3
-    if occlude or light:
-        out = np.asarray(img, np.float32) / 255.0
-        if occlude:
-            _occlude(out, rng)
-        if light:
-            out = _lighting(out, rng)
-        img = _to_pil(out)
-    return img, text
+    warped = _warp(masks, rng, text_h)
+    ink = cv2.max(warped[..., 0], warped[..., 1]) if warped.shape[2] == 3 else warped[..., 0]
+    fill, *extra = cv2.split(_crop(warped, _crop_box(ink, text_h, rng)))
+    h, w = fill.shape
+    img = make_background(h, w, rng)
+    fill_c = _contrast_color(float(luminance(np.array(cv2.mean(img)[:3]))), rng)
+    if extra:
+        outline, shadow = extra
+        if shadow.any():
+            img = _blend(img, random_color(rng) * 0.3, shadow, rng.uniform(0.3, 0.9))
+        if outline.any():
+            img = _blend(img, _contrast_color(float(luminance(fill_c)), rng), outline)
+    ink = fill_c * 0.7 + make_background(h, w, rng) * 0.3 if rng.random() < 0.15 else fill_c  # two-tone ink
+    img = _blend(img, ink, fill)
+    if rng.random() < 0.08:
+        _occlude(img, rng)
+    if rng.random() < 0.3:
+        img = _lighting(img, rng)
+    return Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB"), text
