@@ -6,9 +6,13 @@ image's mean gray (dark text on a light background), else 0. LR crops are 64x16,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the data engine runs without it
+    import torch
 
 LR_SIZE = (64, 16)  # width, height
 HR_SIZE = (128, 32)
@@ -27,6 +31,8 @@ def pil_to_tensor(image: Image.Image, size: tuple[int, int] | None = None, mask:
 
     ``size`` is (width, height); the resize is PIL bicubic, as in the TextZoom loaders.
     """
+    import torch
+
     image = image.convert("RGB")
     if size is not None and image.size != tuple(size):
         image = image.resize(tuple(size), Image.BICUBIC)

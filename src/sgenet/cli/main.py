@@ -26,12 +26,13 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``sgenet`` parser; with ``only`` (a subcommand), import just that subcommand's module."""
     parser = argparse.ArgumentParser(prog="sgenet", description=sgenet.__doc__)
     parser.add_argument("--version", action="version", version=f"sgenet {sgenet.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     seen = set()
-    for module_name in SUBCOMMANDS.values():
+    for module_name in [SUBCOMMANDS[only]] if only in SUBCOMMANDS else SUBCOMMANDS.values():
         if module_name in seen:
             continue
         seen.add(module_name)
@@ -46,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:
