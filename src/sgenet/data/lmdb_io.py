@@ -21,6 +21,11 @@ import lmdb
 import numpy as np
 from PIL import Image
 
+try:  # Intel ISA-L deflate: the same zlib stream format, ~4x faster at level 1 on these crops
+    from isal.isal_zlib import compress as _deflate
+except ImportError:  # a platform without isal wheels: the standard library
+    from zlib import compress as _deflate
+
 NUM_KEY = b"num-samples"
 
 
@@ -41,8 +46,8 @@ def _chunk(tag: bytes, data: bytes) -> bytes:
 
 
 def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
-    """8-bit RGB (or L) PNG bytes: 'Sub' row filter + zlib, written directly (~2x faster than PIL
-    for these small crops; any PNG decoder reads it). Other modes go through PIL."""
+    """8-bit RGB (or L) PNG bytes: 'Sub' row filter + deflate, written directly (several times faster
+    than PIL for these small crops; any PNG decoder reads it). Other modes go through PIL."""
     if img.mode not in ("RGB", "L"):
         buf = io.BytesIO()
         img.save(buf, format="PNG", compress_level=compress_level)
@@ -57,7 +62,7 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
     np.subtract(rows[:, bpp:], rows[:, :-bpp], out=raw[:, 1 + bpp:], dtype=np.uint8, casting="unsafe")
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if bpp == 3 else 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), compress_level)) + _chunk(b"IEND", b""))
+            + _chunk(b"IDAT", _deflate(raw.tobytes(), compress_level)) + _chunk(b"IEND", b""))
 
 
 def is_lmdb_dir(path: str | os.PathLike) -> bool:
