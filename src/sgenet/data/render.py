@@ -9,6 +9,7 @@ Generator passed in.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import cv2
@@ -83,36 +84,42 @@ def _text_masks(text: str, path: str, size: int, rng: np.random.Generator) -> tu
 
 
 def _warp(masks: np.ndarray, rng: np.random.Generator, text_h: int) -> np.ndarray:
-    """Rotation, shear, perspective and a curved baseline in one ``cv2.remap``.
+    """Rotation, shear, perspective and a curved baseline in one OpenCV warp.
 
     The output canvas is grown from the drawn box by what the transform needs, so no ink is lost.
+    Output corners map to the moved source corners by a homography (``warpPerspective``), or with a
+    curved baseline by a bilinear map plus a parabolic vertical offset (``remap``).
     """
     h, w = masks.shape[:2]
-    angle = np.deg2rad(rng.normal(0, 4) if rng.random() < 0.8 else rng.uniform(-15, 15))
+    angle = math.radians(rng.normal(0, 4) if rng.random() < 0.8 else rng.uniform(-15, 15))
     shear = rng.normal(0, 0.12) if rng.random() < 0.4 else 0.0
     persp = 0.08 * h if rng.random() < 0.4 else 0.0
     curve = rng.normal(0, 0.25 * h) if rng.random() < 0.2 else 0.0
-    cs, sn = abs(np.cos(angle)), abs(np.sin(angle))
-    my = max(0.0, (w * sn + h * cs - h) / 2) + 0.1 * h + abs(curve) + 3 * persp
-    mx = max(0.0, (w * cs + h * sn - w) / 2) + 0.1 * h + abs(shear) * (h / 2 + my) + 3 * persp
+    cos, sin = math.cos(angle), math.sin(angle)
+    my = max(0.0, (w * abs(sin) + h * abs(cos) - h) / 2) + 0.1 * h + abs(curve) + 3 * persp
+    mx = max(0.0, (w * abs(cos) + h * abs(sin) - w) / 2) + 0.1 * h + abs(shear) * (h / 2 + my) + 3 * persp
     out_w, out_h = int(w + 2 * mx), int(h + 2 * my)
-    corners = np.array([[-mx, -my], [-mx, h + my], [w + mx, h + my], [w + mx, -my]])  # UL LL LR UR
-    c = np.array([w / 2, h / 2])
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    corners = (corners - c) @ rot.T + c
-    corners[:, 0] += shear * (corners[:, 1] - h / 2)
+    corners = []
+    for x, y in ((-mx, -my), (-mx, h + my), (w + mx, h + my), (w + mx, -my)):  # UL LL LR UR
+        dx, dy = x - w / 2, y - h / 2
+        ry = sin * dx + cos * dy + h / 2
+        corners.append((cos * dx - sin * dy + w / 2 + shear * (ry - h / 2), ry))
+    src = np.array(corners, np.float32)
     if persp:  # perspective: move corners independently
-        corners += np.clip(rng.normal(0, persp, corners.shape), -3 * persp, 3 * persp)
-    corners = corners.astype(np.float32) - np.float32(0.5)  # OpenCV samples at pixel centres
+        src += np.clip(rng.normal(0, persp, (4, 2)), -3 * persp, 3 * persp).astype(np.float32)
+    src -= np.float32(0.5)  # OpenCV samples at pixel centres
+    if not curve:
+        dst = np.array([(0, 0), (0, out_h), (out_w, out_h), (out_w, 0)], np.float32) - np.float32(0.5)
+        out = cv2.warpPerspective(masks, cv2.getPerspectiveTransform(dst, src), (out_w, out_h),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0)
+        return out.reshape(out_h, out_w, masks.shape[2])
     # output pixel (u, v) in [0, 1]^2 reads the source point bilinear in the four corners
     u = (np.arange(out_w, dtype=np.float32) + 0.5) / out_w
     v = ((np.arange(out_h, dtype=np.float32) + 0.5) / out_h)[:, None]
-    top = corners[0] + (corners[3] - corners[0]) * u[:, None]  # out_w x 2
-    bot = corners[1] + (corners[2] - corners[1]) * u[:, None]
+    top = src[0] + (src[3] - src[0]) * u[:, None]  # out_w x 2
+    bot = src[1] + (src[2] - src[1]) * u[:, None]
     map_x = top[:, 0] + (bot[:, 0] - top[:, 0]) * v
-    map_y = top[:, 1] + (bot[:, 1] - top[:, 1]) * v
-    if curve:
-        map_y += np.float32(curve) * ((2 * u - 1) ** 2 - 0.5)
+    map_y = top[:, 1] + (bot[:, 1] - top[:, 1]) * v + np.float32(curve) * ((2 * u - 1) ** 2 - 0.5)
     out = cv2.remap(masks, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out.reshape(out_h, out_w, masks.shape[2])
 
