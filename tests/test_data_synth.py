@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import lmdb
 import numpy as np
 import pytest
@@ -122,3 +125,12 @@ def test_cli_synth_and_show(tmp_path, capsys):
                  "--fonts", str(tmp_path / "nofonts")]) == 2
     err = capsys.readouterr().err
     assert "nofonts" in err and not (tmp_path / "x").exists()
+
+
+def test_synth_command_runs_without_torch():
+    # the data engine is torch-free, so `sgenet synth` starts in about a second; keep it that way
+    code = ("import sys; from sgenet.cli.main import build_parser; build_parser('synth'); "
+            "import sgenet.data; sgenet.data.Synthesizer(seed=0, system_fonts=False)(0); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
