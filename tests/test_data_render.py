@@ -56,7 +56,7 @@ def test_warp_loses_no_ink(seed):
     rng = np.random.default_rng(seed)
     masks = np.zeros((40, 150, 1), np.uint8)
     masks[8:32, 6:144] = 255
-    out = _warp(masks, rng, 24)
+    out = _warp(masks, rng)
     assert out.ndim == 3 and out.shape[2] == 1
     border = np.concatenate([out[0], out[-1], out[:, 0], out[:, -1]])
     assert not border.any()

@@ -83,7 +83,7 @@ def _text_masks(text: str, path: str, size: int, rng: np.random.Generator) -> tu
     return np.dstack([fill_a, outline_a, shadow_a]), ascent + descent
 
 
-def _warp(masks: np.ndarray, rng: np.random.Generator, text_h: int) -> np.ndarray:
+def _warp(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Rotation, shear, perspective and a curved baseline in one OpenCV warp.
 
     The output canvas is grown from the drawn box by what the transform needs, so no ink is lost.
@@ -216,9 +216,9 @@ def render_word(text: str, fonts: FontLibrary, rng: np.random.Generator) -> tupl
         text = text.upper()
     size = int(rng.choice(FONT_SIZES))
     masks, text_h = _text_masks(text, face.path, size, rng)
-    warped = _warp(masks, rng, text_h)
-    ink = cv2.max(warped[..., 0], warped[..., 1]) if warped.shape[2] == 3 else warped[..., 0]
-    fill, *extra = cv2.split(_crop(warped, _crop_box(ink, text_h, rng)))
+    warped = _warp(masks, rng)
+    coverage = cv2.max(warped[..., 0], warped[..., 1]) if warped.shape[2] == 3 else warped[..., 0]
+    fill, *extra = cv2.split(_crop(warped, _crop_box(coverage, text_h, rng)))
     h, w = fill.shape
     img = make_background(h, w, rng)
     fill_c = _contrast_color(float(luminance(np.array(cv2.mean(img)[:3]))), rng)
