@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sgenet._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from sgenet.deploy.predictor import Upscaler
@@ -13,15 +14,9 @@ __version__ = "0.1.0"
 __all__ = ["Upscaler", "__version__", "create_model", "list_models", "load_model"]
 
 # imported on first use, so torch-free tools (``sgenet synth``, ``sgenet --help``) start fast
-_LAZY = {
+__getattr__ = lazy_getattr(__name__, {
     "Upscaler": "sgenet.deploy.predictor",
     "create_model": "sgenet.models.registry",
     "list_models": "sgenet.models.registry",
     "load_model": "sgenet.models.registry",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'sgenet' has no attribute {name!r}")
+})

@@ -7,13 +7,20 @@ the named evaluation splits of a TextZoom root or a folder of datasets.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import cv2
+
+from sgenet._lazy import lazy_getattr
 
 # torch-free parts (``degrade`` must be bound here: the function shadows its module's name)
 from sgenet.data.degrade import LEVEL_CHOICES, LEVELS, degrade, rng_for
 from sgenet.data.lmdb_io import LMDBWriter
 from sgenet.data.synth import Synthesizer, SynthPair
+
+# OpenCV's thread pool only costs time on word crops this small, and data workers run one per core;
+# set once for the package, before any data module (renderer, degradations) calls OpenCV.
+cv2.setNumThreads(1)
 
 if TYPE_CHECKING:
     from sgenet.data.datasets import (
@@ -47,15 +54,9 @@ __all__ = [
 ]
 
 # imported on first use: the data engine (``sgenet synth``) does not need torch, the datasets do
-_LAZY = {
+__getattr__ = lazy_getattr(__name__, {
     **dict.fromkeys(["ImageFolderDataset", "PairFolderDataset", "TextZoomLMDB", "collate", "make_sample"],
                     "sgenet.data.datasets"),
     **dict.fromkeys(["is_textzoom_root", "open_dataset", "open_splits"], "sgenet.data.registry"),
     **dict.fromkeys(["SyntheticDataset", "SyntheticStream"], "sgenet.data.stream"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'sgenet.data' has no attribute {name!r}")
+})

@@ -21,9 +21,6 @@ from PIL import Image
 
 from sgenet.imaging import HR_SIZE, LR_SIZE
 
-# OpenCV's thread pool only costs time on images this small, and data workers run one per core.
-cv2.setNumThreads(1)
-
 LEVELS = ("easy", "medium", "hard")
 LEVEL_CHOICES = LEVELS + ("mix",)
 
