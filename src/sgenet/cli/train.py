@@ -91,7 +91,7 @@ def _quote(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sgenet.train.trainer import TrainingDiverged
+    from sgenet.train.trainer import TrainingDiverged, TrainingInterrupted
 
     cfg = resolve_config(args)
     out = args.out or Path("runs") / (args.config.stem if args.config else cfg.model.name)
@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"sgenet {args.command}: stopped: {exc}", file=sys.stderr)
         return 3
+    except TrainingInterrupted as exc:
+        print(f"sgenet {args.command}: interrupted: {exc}", file=sys.stderr)
+        return 130
     finally:
         from sgenet import distributed
 

@@ -9,6 +9,7 @@ parsed by the field's type, and an unknown key is an error that lists the valid 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -114,12 +115,76 @@ class Config:
         for key, value in positive.items():
             if value < 1:
                 raise ValueError(f"config {key}={value}: must be >= 1")
+        for key, value in _floats(self):
+            if not math.isfinite(value):
+                raise ValueError(f"config {key}={value}: must be a finite number")
+        non_negative = {"optim.recognizer_lr": self.optim.recognizer_lr,
+                        "optim.weight_decay": self.optim.weight_decay,
+                        "optim.clip_grad": self.optim.clip_grad,
+                        "optim.warmup_steps": self.optim.warmup_steps, "optim.gamma": self.optim.gamma,
+                        "optim.min_lr_ratio": self.optim.min_lr_ratio, "loss.pixel": self.loss.pixel,
+                        "loss.gradient": self.loss.gradient, "loss.ctc": self.loss.ctc,
+                        "loss.perception": self.loss.perception, "loss.scale": self.loss.scale,
+                        "data.num_workers": self.data.num_workers, "data.val_max": self.data.val_max,
+                        "run.threads": self.run.threads, "run.sample_every": self.run.sample_every}
+        for key, value in non_negative.items():
+            if value < 0:
+                raise ValueError(f"config {key}={value}: must be >= 0")
+        if self.optim.lr <= 0:
+            raise ValueError(f"config optim.lr={self.optim.lr}: must be > 0")
+        for key in ("run.log_every", "run.val_every", "run.ckpt_every", "optim.step_size"):
+            section, name = key.split(".")
+            if getattr(getattr(self, section), name) < 1:
+                raise ValueError(f"config {key}={getattr(getattr(self, section), name)}: must be >= 1")
+        if not all(0.0 <= b < 1.0 for b in self.optim.betas):
+            raise ValueError(f"config optim.betas={list(self.optim.betas)}: each must be in [0, 1)")
+        if not 1 <= self.data.synth_size <= MAX_SYNTH_SIZE:
+            raise ValueError(f"config data.synth_size={self.data.synth_size}: must be in "
+                             f"[1, {MAX_SYNTH_SIZE:,}]")
+        for spec in self.data.train:
+            _check_synth_spec(spec)
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
         if self.loss.perception > 0 and not self.loss.perception_recognizer:
             raise ValueError("config loss.perception > 0 needs loss.perception_recognizer "
                              "(safetensors of a trained textrec or crnn)")
         return self
+
+
+# The training order draws a permutation of the whole set per epoch (8 bytes per item): a virtual
+# synthetic set is capped so that ``synth:99999999999999`` is an error, not an out-of-memory kill.
+MAX_SYNTH_SIZE = 100_000_000
+
+
+def _floats(config: Config) -> list[tuple[str, float]]:
+    """Every float value of the config (tuples included) as ``(dotted key, value)``."""
+    found = []
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            for item in (v if isinstance(v, tuple) else (v,)):
+                if isinstance(item, float):
+                    found.append((f"{section.name}.{f.name}", item))
+    return found
+
+
+def _check_synth_spec(spec: str) -> None:
+    """``synth:N`` (optionally ``@K``) with N in range; other sources are checked when opened."""
+    path = spec.rpartition("@")[0] if spec.rpartition("@")[2].isdigit() else spec
+    if not (path == "synth" or path.startswith("synth:")):
+        return
+    text = path[len("synth"):].lstrip(":").strip()
+    if not text:
+        return
+    try:
+        size = float(text)
+    except ValueError:
+        raise ValueError(f"data source {spec!r}: expected synth: or synth:N") from None
+    if not (math.isfinite(size) and 1 <= size <= MAX_SYNTH_SIZE and size == int(size)):
+        raise ValueError(f"data source {spec!r}: N must be a whole number in [1, {MAX_SYNTH_SIZE:,}]")
 
 
 def _plain(value: Any) -> Any:

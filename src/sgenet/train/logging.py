@@ -22,20 +22,37 @@ from sgenet.train.checkpoint import atomic_write_text
 log = logging.getLogger("sgenet.train")
 
 
-def git_commit() -> str:
-    """Commit of the sgenet source tree (or of the working directory), ``+dirty`` if modified."""
-    for where in (Path(__file__).resolve().parent, Path.cwd()):
-        try:
-            head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                  timeout=10, cwd=where)
-            if head.returncode != 0:
-                continue
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=10, cwd=where).stdout.strip()
-            return head.stdout.strip() + ("+dirty" if dirty else "")
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return "unknown"
+def source_checkout(package_dir: Path | None = None) -> Path | None:
+    """The git checkout that holds the sgenet source (``ROOT/src/sgenet`` with ``ROOT/.git``), or None.
+
+    Only that folder is ever handed to git: never the current folder, nor a repository that merely
+    contains an installed copy (e.g. a project with a virtualenv inside it). A crafted repository in
+    the working folder therefore cannot run its hooks or ``core.fsmonitor`` command.
+    """
+    package_dir = (package_dir or Path(__file__).resolve().parent.parent).resolve()
+    root = package_dir.parent.parent
+    if package_dir.name != "sgenet" or package_dir.parent.name != "src":
+        return None
+    if not (root / ".git").exists() or not (root / "pyproject.toml").is_file():
+        return None
+    return root
+
+
+def git_commit(package_dir: Path | None = None) -> str:
+    """Commit of the sgenet source checkout, ``+dirty`` if modified; ``unknown`` when installed."""
+    root = source_checkout(package_dir)
+    if root is None:
+        return "unknown"
+    git = ["git", "-C", str(root), "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
+    try:
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 class StepStats:

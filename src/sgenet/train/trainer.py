@@ -12,6 +12,8 @@ import contextlib
 import copy
 import math
 import random
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,13 @@ from torch import nn
 
 from sgenet import distributed as sdist
 from sgenet.models.registry import save_weights
-from sgenet.train.checkpoint import CheckpointManager, capture_rng, restore_rng
+from sgenet.train.checkpoint import (
+    CheckpointError,
+    CheckpointManager,
+    atomic_write_text,
+    capture_rng,
+    restore_rng,
+)
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
 from sgenet.train.ddp import any_rank, max_replica_diff
@@ -32,7 +40,23 @@ from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised after ``run.max_bad_steps`` consecutive non-finite losses."""
+    """Raised after ``run.max_bad_steps`` consecutive non-finite losses, or when the final weights
+    are not finite (they are then not written)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM during :meth:`Trainer.fit`: raised after a checkpoint of the last
+    completed step was written. ``checkpoint`` is its path (None if none could be written)."""
+
+    def __init__(self, message: str, checkpoint: Path | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+def weights_finite(model: nn.Module) -> bool:
+    """Whether every floating-point parameter and buffer of ``model`` is finite."""
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
+               if isinstance(t, torch.Tensor) and t.is_floating_point())
 
 
 class Trainer:
@@ -80,16 +104,44 @@ class Trainer:
         self.ckpt = CheckpointManager(self.run_dir, run.keep_last)
         self.step, self.best, self.bad_in_row, self.skipped = 0, None, 0, 0
         self.train_seconds = 0.0  # wall time spent training (data + steps + validation), over resumes
-        latest = self.ckpt.latest()
+        # RNG states of a resumed checkpoint are restored at the start of the training loop, after
+        # everything that draws random numbers while it is built (subclass models, readers, loaders).
+        self._pending_rng: dict[str, Any] | None = None
+        self.last_good: Path | None = None  # newest checkpoint written or loaded with finite weights
+        self._stop_signal: int | None = None
+        latest = self._load_latest()
         if latest is not None:  # --resume, or auto-resume when RUN_DIR already has a checkpoint
-            self.load_state(CheckpointManager.load(latest))
+            self.last_good = latest
         elif resume and self.is_main:
             print(f"--resume: no checkpoint in {self.ckpt.dir}; starting from scratch", flush=True)
         self.logger = RunLogger(self.run_dir, enabled=self.is_main, tensorboard=run.tensorboard,
                                 progress=run.progress, total_steps=run.max_steps, start_step=self.step)
         if self.is_main:
             dump_config(cfg, self.run_dir / "config.yaml")
-            (self.run_dir / "git_commit.txt").write_text(git_commit() + "\n")
+            atomic_write_text(self.run_dir / "git_commit.txt", git_commit() + "\n")
+
+    def _load_latest(self) -> Path | None:
+        """Load the newest intact step checkpoint (falling back to older ones); its path, or None.
+
+        A truncated or damaged newest file is reported and skipped; if no step checkpoint can be
+        read, training stops with an error rather than starting over beside them.
+        """
+        paths = self.ckpt.step_paths()
+        problems = []
+        for path in reversed(paths):
+            try:
+                state = CheckpointManager.load(path)
+            except CheckpointError as exc:
+                problems.append(str(exc))
+                if self.is_main:
+                    print(f"warning: {exc}; trying an older checkpoint", flush=True)
+                continue
+            self.load_state(state)
+            return path
+        if problems:
+            raise CheckpointError(f"no usable checkpoint in {self.ckpt.dir}: " + "; ".join(problems)
+                                  + ". Move the damaged files away to start over")
+        return None
 
     # ---- hooks for subclasses -------------------------------------------------------------------
     def build_model(self) -> nn.Module:
@@ -156,7 +208,7 @@ class Trainer:
         self.step, self.best, self.skipped = state["step"], state["best"], state.get("skipped", 0)
         self.train_seconds = float(state.get("train_seconds", 0.0))
         rngs = state["rng"]
-        restore_rng(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
+        self._pending_rng = rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0]
         data = state["data"]
         if data["num_items"] != len(self.train_set) or data["batch_size"] != self.cfg.data.batch_size:
             print("warning: resuming with a different training set or batch size: data order changes",
@@ -164,11 +216,23 @@ class Trainer:
         if self.is_main:
             print(f"resumed from step {self.step}", flush=True)
 
-    def save(self, is_best: bool = False) -> None:
+    def save(self, is_best: bool = False) -> Path | None:
+        """Write a checkpoint of this step (collective under DDP); returns its path on rank 0.
+
+        Weights that are not finite are never written: the last good checkpoint stays the newest
+        (and is not pushed out by ``run.keep_last``).
+        """
+        if not weights_finite(self.model):  # replicas are identical: every rank agrees
+            self.logger.message(f"step {self.step}: the weights are not finite (NaN or inf); checkpoint "
+                                f"not written (last good: {self.last_good or 'none'})")
+            return None
         state = self.state_dict()  # collective under DDP
+        path = None
         if self.is_main:
-            self.ckpt.save(state, self.step, is_best=is_best)
+            path = self.ckpt.save(state, self.step, is_best=is_best)
+            self.last_good = path
         sdist.barrier()
+        return path
 
     # ---- loop ---------------------------------------------------------------------------------
     def autocast(self):
@@ -239,11 +303,17 @@ class Trainer:
                                    self.dist.world_size, start_step=self.step)
         loader = iter(make_train_loader(self.train_set, sampler, cfg.data.num_workers))
         stats = StepStats(cfg.data.batch_size)
+        previous = self._install_signal_handlers()
         try:
             if run.val_at_start and self.val_set is not None and self.step < run.max_steps:
                 self.run_validation()
+            if self._pending_rng is not None:  # resume: the RNG streams continue where they were saved
+                restore_rng(self._pending_rng)
+                self._pending_rng = None
             last_tick = time.perf_counter()
             while self.step < run.max_steps:
+                if self._stop_signal is not None:
+                    self._stop()
                 t0 = time.perf_counter()
                 self.train_seconds += t0 - last_tick
                 last_tick = t0
@@ -267,12 +337,48 @@ class Trainer:
                         raise TrainingDiverged(
                             f"{self.bad_in_row} consecutive non-finite steps (run.max_bad_steps="
                             f"{run.max_bad_steps}) at step {self.step}; stopped. The last good checkpoint "
-                            f"is {self.ckpt.latest() or 'none (no checkpoint was written yet)'}")
+                            f"is {self.last_good or 'none (no checkpoint was written yet)'}")
                 self._after_step(stats)
+            if self._stop_signal is not None:
+                self._stop()
             return self.finish()
         finally:
+            self._restore_signal_handlers(previous)
             self.logger.close()
             torch.set_num_threads(self._threads_before)
+
+    # ---- interruption ---------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> dict[int, Any] | None:
+        """First Ctrl-C / SIGTERM: finish the current step, write a checkpoint, stop. A second Ctrl-C
+        stops at once. Only in the main thread of a single-process run (a DDP save is collective)."""
+        if self.dist.enabled or threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            self.logger.message(f"{signal.Signals(signum).name}: stopping after this step with a checkpoint "
+                                "(Ctrl-C again to stop at once)")
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, handler)
+        return previous
+
+    @staticmethod
+    def _restore_signal_handlers(previous: dict[int, Any] | None) -> None:
+        for sig, old in (previous or {}).items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    def _stop(self) -> None:
+        """Save a checkpoint of the last completed step, then raise :class:`TrainingInterrupted`."""
+        name = signal.Signals(self._stop_signal).name if self._stop_signal else "signal"
+        path = self.save() if self.step > 0 else None
+        where = f"checkpoint {path} written" if path else f"last good checkpoint: {self.last_good or 'none'}"
+        raise TrainingInterrupted(f"{name} at step {self.step}: stopped; {where}. Run the same command "
+                                  "again to resume", path or self.last_good)
 
     def _after_step(self, stats: StepStats) -> None:
         run, step = self.cfg.run, self.step
@@ -310,6 +416,10 @@ class Trainer:
             diff = max_replica_diff(self.model)
             self.logger.log(self.step, {"ddp/max_replica_diff": diff, "ddp/world_size": self.dist.world_size})
             self.logger.message(f"DDP replicas: max parameter difference to rank 0 = {diff:g}")
+        if not weights_finite(self.model):
+            raise TrainingDiverged(f"the final weights at step {self.step} are not finite (NaN or inf); "
+                                   f"{path.name} not written. The last good checkpoint is "
+                                   f"{self.last_good or 'none'}")
         if self.is_main:
             save_weights(self.model, path, self.export_name(), self.cfg.model.kwargs)
             self.logger.message(f"final weights: {path}")
