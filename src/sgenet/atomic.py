@@ -7,11 +7,59 @@ place. The one helper every writer in the package uses (checkpoints, weights, im
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+TMP_SUFFIX = ".tmp"
+# ``.NAME.PID.RANDOM.tmp`` (atomic_open) and ``.NAME.tmp-PID`` (LMDBWriter's temporary folder)
+_TMP_FILE = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
+_TMP_DIR = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (``True`` when that cannot be told)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove temporary files (and LMDB temp folders) that a killed sgenet process left in ``folder``.
+
+    Only names of the two patterns sgenet itself creates are touched, and only when the process id
+    in the name no longer exists. Returns what was removed; a missing folder is not an error.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_FILE.match(entry.name) or _TMP_DIR.match(entry.name)
+        if m is None or int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False) and _TMP_DIR.match(entry.name):
+                shutil.rmtree(entry.path)
+            elif entry.is_file(follow_symlinks=False) and _TMP_FILE.match(entry.name):
+                os.unlink(entry.path)
+            else:
+                continue
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def file_mode() -> int:
@@ -28,7 +76,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
         raise ValueError(f"atomic_open writes whole files: mode 'wb' or 'w', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX)
     text = dict(encoding=encoding or "utf-8", newline="\n") if mode == "w" else {}
     try:
         with os.fdopen(fd, mode, **text) as fh:

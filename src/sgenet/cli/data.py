@@ -11,8 +11,10 @@ from PIL import Image
 from torch.utils.data import IterableDataset
 
 from sgenet.atomic import atomic_open
+from sgenet.cli.argtypes import int_range
 from sgenet.data.degrade import LEVEL_CHOICES
 from sgenet.data.fonts import get_font_library
+from sgenet.data.lmdb_io import LMDBDamaged
 from sgenet.data.registry import open_dataset
 from sgenet.data.sheet import contact_sheet, sample_images
 from sgenet.imaging import tensor_to_pil
@@ -31,7 +33,14 @@ def show(args: argparse.Namespace) -> int:
     except TypeError:  # unlimited stream
         n = args.num
     if args.random:
-        picks = np.random.default_rng(args.seed).choice(n, size=min(args.num, n), replace=False).tolist()
+        rng = np.random.default_rng(args.seed)
+        if n <= 1_000_000:
+            picks = rng.choice(n, size=min(args.num, n), replace=False).tolist()
+        else:  # never a permutation of a huge (virtual) dataset: distinct draws, O(num) memory
+            found: dict[int, None] = {}
+            while len(found) < args.num:
+                found.setdefault(int(rng.integers(0, n)), None)
+            picks = list(found)
     else:
         picks = list(range(min(args.num, n)))
     if isinstance(ds, IterableDataset):
@@ -47,7 +56,11 @@ def show(args: argparse.Namespace) -> int:
 def check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = open_dataset(args.path, level=args.level, seed=args.seed)
+        try:
+            ds = open_dataset(args.path, level=args.level, seed=args.seed)
+        except LMDBDamaged as exc:  # a truncated data.mdb: reported before it is ever mapped
+            print(f"{args.path}: damaged: {exc}")
+            return 1
         if isinstance(ds, IterableDataset):
             raise ValueError(f"{args.path} is a stream; nothing to check")
         n = len(ds)
@@ -75,9 +88,10 @@ def add_parser(subparsers) -> None:
     s = sub.add_parser("show", help="contact sheet of LR/HR pairs with labels")
     s.add_argument("path", help="dataset: LMDB folder, image folder with labels.tsv, lr/+hr/ folder, synth")
     s.add_argument("--out", required=True, help="output PNG")
-    s.add_argument("--num", type=int, default=24)
-    s.add_argument("--cols", type=int, default=3)
-    s.add_argument("--scale", type=int, default=1, help="enlarge cells (nearest neighbour)")
+    s.add_argument("--num", type=int_range(1, 1000), default=24, help="pairs on the sheet (at most 1000)")
+    s.add_argument("--cols", type=int_range(1, 100), default=3)
+    s.add_argument("--scale", type=int_range(1, 16), default=1,
+                   help="enlarge cells (nearest neighbour), 1 to 16")
     s.add_argument("--random", action="store_true", help="random items instead of the first ones")
     s.add_argument("--level", choices=LEVEL_CHOICES, default=None, help="LR level for image folders")
     s.add_argument("--seed", type=int, default=0)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import multiprocessing as mp
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from tqdm import tqdm
 
 from sgenet.data.degrade import LEVEL_CHOICES
 from sgenet.data.fonts import get_font_library
-from sgenet.data.lmdb_io import LMDBWriter, encode_png
+from sgenet.data.lmdb_io import SYNTH_MARKER, LMDBWriter, encode_png, is_synth_output
 from sgenet.data.synth import Synthesizer
 
 _WORKER: Synthesizer | None = None
+MAX_NUM = 10_000_000  # about 10 kB a pair: 100 GB would not fit the 64 GiB LMDB map anyway
 
 
 def _init_worker(seed: int, level: str, font_dirs: Sequence[str] | None, system_fonts: bool) -> None:
@@ -38,15 +42,16 @@ def synthesize(out: str | os.PathLike, num: int, seed: int = 0, level: str = "mi
 
     The result does not depend on ``workers``. The database appears at ``out`` only when complete.
     """
-    if num <= 0:
-        raise ValueError(f"--num must be positive, got {num}")
+    if not 1 <= num <= MAX_NUM:
+        raise ValueError(f"--num must be in [1, {MAX_NUM:,}] (the LMDB map holds 64 GiB), got {num}")
+    if not 1 <= workers <= 1024:
+        raise ValueError(f"--workers must be in [1, 1024], got {workers}")
     if level not in LEVEL_CHOICES:
         raise ValueError(f"unknown level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
-    if os.path.exists(out) and not overwrite:
-        raise ValueError(f"output exists: {out} (choose another --out or pass --overwrite)")
+    check_output(out, overwrite)
     # scan the fonts (or read the cache) once, failing early on a bad --fonts folder
     get_font_library(font_dirs, system=system_fonts)
-    chunks = [range(s, min(s + chunk, num)) for s in range(0, num, chunk)]
+    chunks = (range(s, min(s + chunk, num)) for s in range(0, num, chunk))  # streamed, never a list
     bar = tqdm(total=num, unit="pair", disable=not progress, desc="synth")
     with LMDBWriter(out, overwrite=overwrite) as writer:
         if workers <= 1:
@@ -61,12 +66,33 @@ def synthesize(out: str | os.PathLike, num: int, seed: int = 0, level: str = "mi
             ctx = mp.get_context(method)
             init = (seed, level, font_dirs, system_fonts)
             with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-                for records in pool.imap(_make_chunk, chunks):
-                    for rec in records:
-                        writer.add(*rec)
-                    bar.update(len(records))
+                # Pool.imap queues its whole input at once: feed it a bounded window at a time
+                window = 4 * workers
+                while batch := list(itertools.islice(chunks, window)):
+                    for records in pool.imap(_make_chunk, batch):
+                        for rec in records:
+                            writer.add(*rec)
+                        bar.update(len(records))
+        (writer.tmp / SYNTH_MARKER).write_text(json.dumps(
+            {"written_by": "sgenet synth", "num": num, "seed": seed, "level": level}) + "\n")
     bar.close()
     return num
+
+
+def check_output(out: str | os.PathLike, overwrite: bool) -> None:
+    """``--out`` must not exist, or (with ``--overwrite``) be an LMDB folder written by ``sgenet synth``."""
+    path = Path(out)
+    if not (path.exists() or path.is_symlink()):
+        if path.parent.exists() and not path.parent.is_dir():
+            raise ValueError(f"--out {out}: {path.parent} is not a folder")
+        return
+    if not overwrite:
+        raise ValueError(f"output exists: {out} (choose another --out or pass --overwrite)")
+    if not is_synth_output(path):
+        what = "a file" if path.is_file() else ("a link" if path.is_symlink() else "a folder")
+        raise ValueError(f"refusing to replace {out}: it is {what}, not an LMDB written by `sgenet synth` "
+                         f"(no {SYNTH_MARKER}, or other files inside); --overwrite only replaces a "
+                         "previous synth output. Remove it yourself or choose another --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +117,7 @@ def add_parser(subparsers) -> None:
                    help="extra folder of .ttf/.otf fonts (repeatable), added to the pack and system fonts")
     p.add_argument("--no-system-fonts", action="store_true",
                    help="use only the font pack and --fonts folders (same output on every machine)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output folder (only one written by `sgenet synth`)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

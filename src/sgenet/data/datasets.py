@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 
+import lmdb
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
@@ -37,6 +39,12 @@ def collate(batch: list[Sample]) -> dict[str, torch.Tensor | list[str]]:
         "hr": torch.stack([b["hr"] for b in batch]),
         "label": [b["label"] for b in batch],
     }
+
+
+# What reading one damaged item can raise (PIL raises SyntaxError and struct.error on some broken
+# files; a damaged LMDB page raises lmdb.Error): the item is skipped, never the run.
+DAMAGE_ERRORS = (OSError, ValueError, EOFError, SyntaxError, struct.error, lmdb.Error,
+                 Image.DecompressionBombError)
 
 
 class _SkippingDataset(Dataset):
@@ -71,7 +79,7 @@ class _SkippingDataset(Dataset):
                 continue
             try:
                 return self.load_item(i)
-            except (OSError, ValueError, UnicodeDecodeError, Image.DecompressionBombError) as exc:
+            except DAMAGE_ERRORS as exc:
                 self._bad.add(i)
                 self.skipped += 1
                 warnings.warn(f"{self.name}: skipping damaged item {i}: {exc}", RuntimeWarning, stacklevel=2)
@@ -91,8 +99,11 @@ class TextZoomLMDB(_SkippingDataset):
         super().__init__()
         self.root = Path(root)
         self.name = str(self.root)
-        with open_env(self.root).begin() as txn:
-            self.indices = self._index(txn)
+        try:
+            with open_env(self.root).begin() as txn:
+                self.indices = self._index(txn)
+        except lmdb.Error as exc:
+            raise ValueError(f"{self.root}: damaged LMDB database ({type(exc).__name__}: {exc})") from None
 
     def _index(self, txn) -> list[int]:
         raw = txn.get(NUM_KEY)
