@@ -58,7 +58,7 @@ def main() -> None:
     start = time.perf_counter()
     for step in range(args.steps + 1):
         sr, _ = model.forward_train(lr)
-        perc, pix = perception(sr, hr), pixel_loss(sr, hr)
+        perc, pix = perception(sr, hr)["perception"], pixel_loss(sr, hr)
         if step % args.every == 0:
             model.eval()
             with torch.no_grad():

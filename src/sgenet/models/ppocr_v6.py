@@ -73,7 +73,7 @@ class PPOCRv6Tiny(CTCRecognizer):
     ``forward(images)`` takes RGB in [0, 1] (``N x 3 x H x W``); ``forward_normalized`` takes the
     network's own input (BGR, ``(x - 0.5) / 0.5``, height 48) and returns the 63 kept columns, for parity
     checks against the original. Keep the module in ``eval()`` even when fine-tuning it: its BatchNorm
-    statistics are the pretrained ones.
+    statistics are the pretrained ones (``train()`` keeps BatchNorm in eval mode).
     """
 
     input_size = (HEIGHT, 192)
@@ -92,6 +92,14 @@ class PPOCRv6Tiny(CTCRecognizer):
         self.neck_pw_bn = nn.BatchNorm1d(160)
         self.fc = nn.Linear(160, 80)
         self.head = nn.Linear(80, KEPT_CLASSES)
+
+    def train(self, mode: bool = True) -> PPOCRv6Tiny:
+        """Sets the mode, but BatchNorm layers keep their pretrained statistics (always eval)."""
+        super().train(mode)
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+        return self
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """RGB [0, 1] -> height 48 (width in proportion, bilinear), BGR, ``(x - 0.5) / 0.5``."""

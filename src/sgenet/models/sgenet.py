@@ -19,9 +19,12 @@ from torch import nn
 from sgenet.models.alignment import VisualSemanticAlignment
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
 from sgenet.models.layers import check_lr_input
+from sgenet.models.ppocr_v6 import PPOCRv6Tiny
 from sgenet.models.recognizer import TextRecognizer
 from sgenet.models.registry import register_model
 
+# guidance recognizers by registry name (both return N x T x 37 CTC logits)
+GUIDE_RECOGNIZERS: dict[str, type[nn.Module]] = {"textrec": TextRecognizer, "ppocr_v6_tiny": PPOCRv6Tiny}
 # CPU-efficient defaults of the alignment module: image tokens pooled 4 x 2 (4 x W/2 tokens), no dropout
 ALIGN_DEFAULTS: dict[str, Any] = {"stride": (4, 2), "dropout": 0.0}
 # the official SGENet layers (``sgenet_gru``)
@@ -43,7 +46,10 @@ class SGENet(nn.Module):
         fusion: ``"full"`` (official layout) or ``"light"`` (see :mod:`sgenet.models.fusion`).
         act: ``"mish"`` (official) or ``"silu"``.
         up_channels, out_kernel, separable_out: the upsampler (official 64, 9, False).
-        recognizer: keyword arguments of the guidance :class:`TextRecognizer`.
+        guide_recognizer: the guidance recognizer's registry name: ``"textrec"`` (the project's own,
+            trained here) or ``"ppocr_v6_tiny"`` (PP-OCRv6-tiny, pretrained; load its weights with
+            ``init_recognizer``). It always runs in fp32, also under bf16 autocast.
+        recognizer: keyword arguments of the guidance recognizer's factory.
         align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``), merged
             over ``ALIGN_DEFAULTS``; the official module is ``{"stride": 1, "dropout": 0.1}``.
         guidance: ``False`` drops the guidance branch (ablation: a plain SR network).
@@ -55,14 +61,18 @@ class SGENet(nn.Module):
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
                  body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
-                 out_kernel: int = 3, separable_out: bool = False, recognizer: dict[str, Any] | None = None,
+                 out_kernel: int = 3, separable_out: bool = False, guide_recognizer: str = "textrec",
+                 recognizer: dict[str, Any] | None = None,
                  align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False) -> None:
         super().__init__()
         if in_channels not in (3, 4):
             raise ValueError(f"in_channels must be 4 (RGB + mask) or 3 (RGB), got {in_channels}")
         self.in_channels = in_channels
         self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
-        self.recognizer = TextRecognizer(**(recognizer or {})) if guidance else None
+        if guide_recognizer not in GUIDE_RECOGNIZERS:
+            raise ValueError(f"guide_recognizer must be one of {', '.join(GUIDE_RECOGNIZERS)}, "
+                             f"got {guide_recognizer!r}")
+        self.recognizer = GUIDE_RECOGNIZERS[guide_recognizer](**(recognizer or {})) if guidance else None
         align = {**ALIGN_DEFAULTS, **(align or {})}
         self.alignment = VisualSemanticAlignment(dim=channels, **align) if guidance else None
         guide = channels if guidance else None
@@ -94,7 +104,8 @@ class SGENet(nn.Module):
         feat = self.shallow(lr)
         logits = guide = None
         if self.recognizer is not None:
-            logits = self.recognizer(self.recognizer_input(lr))
+            with torch.autocast(lr.device.type, enabled=False):  # the recognizer stays in fp32
+                logits = self.recognizer(self.recognizer_input(lr).float())
             guide = self.alignment(feat, logits.float().softmax(dim=-1))
         x = feat
         for block in self.blocks:

@@ -59,8 +59,10 @@ class LossConfig:
     pixel: float = 1.0  # MSE over all channels
     gradient: float = 0.0  # gradient-prior loss (L1 between gradient-magnitude maps)
     ctc: float = 0.01  # CTC of the guidance recognizer's logits vs the label
-    perception: float = 0.0  # text-perception loss through a frozen project recognizer
-    perception_recognizer: str = ""  # its safetensors (trained textrec/crnn), required if perception > 0
+    perception: float = 0.0  # text-perception (distillation) loss through a frozen recognizer
+    text_ctc: float = 0.0  # CTC of that frozen recognizer's reading of SR vs the label
+    perception_recognizer: str = ""  # its weights (ppocr_v6_tiny, or a trained textrec/crnn file);
+    # required if perception > 0 or text_ctc > 0
     perception_kind: str = "kl"  # kl | l1 (between log-probabilities on SR and HR)
     scale: float = 100.0  # overall multiplier (the official code trains on 100 x loss)
 
@@ -124,7 +126,8 @@ class Config:
                         "optim.warmup_steps": self.optim.warmup_steps, "optim.gamma": self.optim.gamma,
                         "optim.min_lr_ratio": self.optim.min_lr_ratio, "loss.pixel": self.loss.pixel,
                         "loss.gradient": self.loss.gradient, "loss.ctc": self.loss.ctc,
-                        "loss.perception": self.loss.perception, "loss.scale": self.loss.scale,
+                        "loss.perception": self.loss.perception, "loss.text_ctc": self.loss.text_ctc,
+                        "loss.scale": self.loss.scale,
                         "data.num_workers": self.data.num_workers, "data.val_max": self.data.val_max,
                         "run.threads": self.run.threads, "run.sample_every": self.run.sample_every}
         for key, value in non_negative.items():
@@ -145,9 +148,9 @@ class Config:
             _check_synth_spec(spec)
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
-        if self.loss.perception > 0 and not self.loss.perception_recognizer:
-            raise ValueError("config loss.perception > 0 needs loss.perception_recognizer "
-                             "(safetensors of a trained textrec or crnn)")
+        if (self.loss.perception > 0 or self.loss.text_ctc > 0) and not self.loss.perception_recognizer:
+            raise ValueError("config loss.perception or loss.text_ctc > 0 needs loss.perception_recognizer "
+                             "(ppocr_v6_tiny, or safetensors of a trained textrec or crnn)")
         return self
 
 

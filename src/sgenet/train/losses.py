@@ -1,8 +1,10 @@
-"""Training losses: pixel MSE, gradient prior, CTC, and the text-perception loss.
+"""Training losses: pixel MSE, gradient prior, CTC, and the text-focused loss.
 
 Every function takes tensors; :class:`SRLoss` combines them with the weights of a
-:class:`~sgenet.train.config.LossConfig`. The text-perception loss reads SR and HR with a *frozen*
-project recognizer (trained textrec/crnn weights), never one of the independent evaluation engines.
+:class:`~sgenet.train.config.LossConfig`. The text-focused loss reads SR and HR with a *frozen*
+recognizer (``ppocr_v6_tiny``, or trained textrec/crnn weights), never one of the evaluation judges:
+a distillation term (``perception``: its reading of SR towards its reading of HR) and ``text_ctc``
+(its reading of SR vs the label). The recognizer resizes SR differentiably and always runs in fp32.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def as_rgb01(image: torch.Tensor) -> torch.Tensor:
 
 
 class TextPerceptionLoss(nn.Module):
-    """Distance between a frozen recognizer's readings of SR and of HR.
+    """A frozen recognizer reads SR and HR: ``{"perception": distance, "text_ctc": CTC(SR reading, label)}``.
 
     ``kind="kl"``: KL(p_HR || p_SR) per frame, averaged; ``kind="l1"``: L1 between log-probabilities.
     The recognizer's parameters never receive gradients; the loss back-propagates into SR only.
@@ -74,13 +76,20 @@ class TextPerceptionLoss(nn.Module):
         self.recognizer.eval()
         return self
 
-    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            target = self.recognizer(as_rgb01(hr)).float().log_softmax(-1)
-        pred = self.recognizer(as_rgb01(sr)).float().log_softmax(-1)
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor,
+                labels: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        with torch.autocast(sr.device.type, enabled=False):  # the recognizer stays in fp32
+            with torch.no_grad():
+                target = self.recognizer(as_rgb01(hr.float())).float().log_softmax(-1)
+            logits = self.recognizer(as_rgb01(sr.float())).float()
+        pred = logits.log_softmax(-1)
         if self.kind == "kl":
-            return F.kl_div(pred, target, log_target=True, reduction="none").sum(-1).mean()
-        return F.l1_loss(pred, target)
+            terms = {"perception": F.kl_div(pred, target, log_target=True, reduction="none").sum(-1).mean()}
+        else:
+            terms = {"perception": F.l1_loss(pred, target)}
+        if labels is not None:
+            terms["text_ctc"] = ctc_loss(logits, labels)
+        return terms
 
 
 class SRLoss(nn.Module):
@@ -88,11 +97,12 @@ class SRLoss(nn.Module):
 
     def __init__(self, pixel: float = 1.0, gradient: float = 0.0, ctc: float = 0.0,
                  perception: float = 0.0, perception_module: TextPerceptionLoss | None = None,
-                 scale: float = 1.0) -> None:
+                 scale: float = 1.0, text_ctc: float = 0.0) -> None:
         super().__init__()
-        if perception > 0 and perception_module is None:
-            raise ValueError("perception weight > 0 needs a TextPerceptionLoss module")
-        self.weights = {"pixel": pixel, "gradient": gradient, "ctc": ctc, "perception": perception}
+        if (perception > 0 or text_ctc > 0) and perception_module is None:
+            raise ValueError("perception or text_ctc weight > 0 needs a TextPerceptionLoss module")
+        self.weights = {"pixel": pixel, "gradient": gradient, "ctc": ctc, "perception": perception,
+                        "text_ctc": text_ctc}
         self.perception = perception_module
         self.scale = scale
 
@@ -105,8 +115,9 @@ class SRLoss(nn.Module):
             terms["gradient"] = gradient_prior_loss(sr, hr)
         if self.weights["ctc"] and text_logits is not None:
             terms["ctc"] = ctc_loss(text_logits, labels)
-        if self.weights["perception"] and self.perception is not None:
-            terms["perception"] = self.perception(sr, hr)
+        if (self.weights["perception"] or self.weights["text_ctc"]) and self.perception is not None:
+            read = self.perception(sr, hr, labels if self.weights["text_ctc"] else None)
+            terms.update({k: v for k, v in read.items() if self.weights[k]})
         if not terms:
             raise ValueError("all loss weights are zero")
         total = self.scale * sum(self.weights[k] * v for k, v in terms.items())

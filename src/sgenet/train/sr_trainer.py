@@ -1,8 +1,9 @@
-"""``sgenet train``: SGENet (or TSRN) on LR/HR pairs with pixel, gradient, CTC and perception losses.
+"""``sgenet train``: SGENet (or TSRN) on LR/HR pairs with pixel, gradient, CTC and text-focused losses.
 
-SGENet's guidance recognizer starts from a trained textrec (``model.init_recognizer``) and is
-fine-tuned at ``optim.recognizer_lr``. The perception loss and the validation reader use a *frozen*
-project recognizer loaded from safetensors (``loss.perception_recognizer`` / ``run.val_reader``).
+SGENet's guidance recognizer starts from pretrained weights (``model.init_recognizer``: ``ppocr_v6_tiny``
+or a trained textrec) and is fine-tuned at ``optim.recognizer_lr`` (0 = frozen). With ``model.init_weights``
+too, the rest of the model starts from that file (its own recognizer, if any, is replaced). The text-focused
+loss and the validation reader use a *frozen* recognizer (``loss.perception_recognizer``/``run.val_reader``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def init_recognizer(model: nn.Module, path: str) -> None:
     recognizer.load_state_dict(load_model(path).state_dict(), strict=True)
 
 
+def load_except_recognizer(model: nn.Module, path: str) -> None:
+    """Load every weight of ``model`` but its guidance recognizer from a ``save_weights`` file (strict)."""
+    from safetensors.torch import load_file
+
+    state = {k: v for k, v in load_file(path).items() if not k.startswith("recognizer.")}
+    expected = {k: v.shape for k, v in model.state_dict().items() if not k.startswith("recognizer.")}
+    wrong = sorted(k for k in expected if k not in state or state[k].shape != expected[k])
+    if wrong or set(state) != set(expected):
+        extra = sorted(set(state) - set(expected))
+        raise ValueError(f"model.init_weights={path} does not fit this model outside its recognizer "
+                         f"(missing or another shape: {wrong[:3]}, unexpected: {extra[:3]})")
+    model.load_state_dict(state, strict=False)
+
+
 def _is_weights(spec: str) -> bool:
     """A safetensors file, or the name of a model whose weights ship with the package."""
     return Path(spec).is_file() or is_pretrained_available(spec)
@@ -54,7 +69,8 @@ class SRTrainer(Trainer):
     """Trains a registry SR model via ``forward_train``."""
 
     def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
-        perception_path = cfg.loss.perception_recognizer if cfg.loss.perception > 0 else ""
+        text_loss = cfg.loss.perception > 0 or cfg.loss.text_ctc > 0
+        perception_path = cfg.loss.perception_recognizer if text_loss else ""
         for key, path in (("loss.perception_recognizer", perception_path),
                           ("model.init_recognizer", cfg.model.init_recognizer),
                           ("run.val_reader", cfg.run.val_reader)):
@@ -64,10 +80,11 @@ class SRTrainer(Trainer):
         super().__init__(cfg, run_dir, resume=resume, accum_steps=accum_steps)
         lc = cfg.loss
         perception = None
-        if lc.perception > 0:
+        if text_loss:
             perception = TextPerceptionLoss(load_frozen_recognizer(lc.perception_recognizer, self.device),
                                             lc.perception_kind)
-        self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale)
+        self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale,
+                                text_ctc=lc.text_ctc)
         reader_path = cfg.run.val_reader or perception_path
         self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
         self._last_batch: dict[str, Any] | None = None
@@ -77,10 +94,17 @@ class SRTrainer(Trainer):
         if not hasattr(model, "forward_train"):
             raise ValueError(f"model {self.cfg.model.name!r} is not an SR model (no forward_train); "
                              "recognizers train with `sgenet train-recognizer`")
-        if self.cfg.model.init_weights:
-            load_weights(model, self.cfg.model.init_weights)
-        elif self.cfg.model.init_recognizer:
-            init_recognizer(model, self.cfg.model.init_recognizer)
+        mc = self.cfg.model
+        if mc.init_weights and mc.init_recognizer:  # the model from a file, its recognizer from another
+            load_except_recognizer(model, mc.init_weights)
+            init_recognizer(model, mc.init_recognizer)
+        elif mc.init_weights:
+            load_weights(model, mc.init_weights)
+        elif mc.init_recognizer:
+            init_recognizer(model, mc.init_recognizer)
+        recognizer = getattr(model, "recognizer", None)
+        if recognizer is not None and self.cfg.optim.recognizer_lr == 0:
+            recognizer.requires_grad_(False)  # frozen guidance: no backward through it at all
         return model
 
     def recognizer_of(self, model: nn.Module) -> nn.Module | None:
