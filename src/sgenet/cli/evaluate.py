@@ -11,6 +11,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from sgenet.cli.argtypes import int_range
 
 DEFAULT_RECOGNIZERS = "crnn,ppocr,ppocr6,tesseract"
 
@@ -41,19 +44,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write report.json, report.md, accuracy.png and examples.png here")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N items of each split")
+    p.add_argument("--batch-size", type=int_range(1, 4096), default=64)
+    p.add_argument("--limit", type=int_range(1), metavar="N",
+                   help="evaluate only the first N items of each split")
     p.add_argument("--legacy-batch-metrics", action="store_true",
                    help="PSNR/SSIM as the TextZoom repos' mean of batch means (depends on --batch-size)")
     p.add_argument("--crnn-weights", type=Path, metavar="PATH", help="trained CRNN evaluator weights")
-    p.add_argument("--workers", type=int, default=0, help="data loading processes (default 0)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch and the ONNX recognizers")
-    p.add_argument("--examples", type=int, default=4,
+    p.add_argument("--workers", type=int_range(0, 256), default=0,
+                   help="data loading processes (default 0)")
+    p.add_argument("--threads", type=int_range(1, 1024),
+                   help="CPU threads for torch and the ONNX recognizers")
+    p.add_argument("--examples", type=int_range(0, 100), default=4,
                    help="hard examples per split in the figure (default 4)")
     p.add_argument("--no-efficiency", action="store_true", help="skip parameter/MAC/latency measurement")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
+
+
+def check_output_paths(json_path: Path | None, report_dir: Path | None) -> None:
+    """Fail before the (long) evaluation if its results could not be written where asked."""
+    if json_path is not None:
+        if json_path.is_dir():
+            raise ValueError(f"--json {json_path} is a folder: give a file name, "
+                             f"e.g. {json_path / 'results.json'}")
+        _check_parent(json_path, "--json")
+    if report_dir is not None:
+        if report_dir.exists() and not report_dir.is_dir():
+            raise ValueError(f"--report {report_dir} exists and is not a folder")
+        _check_parent(report_dir / "report.json", "--report")
+
+
+def _check_parent(path: Path, flag: str) -> None:
+    parent = path.parent
+    while not parent.exists():  # the nearest existing ancestor must be a writable folder
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: the folder {parent} is not writable")
 
 
 def _log(message: str, main: bool) -> None:
@@ -73,11 +102,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    check_output_paths(args.json, args.report)
     if args.threads:
         torch.set_num_threads(args.threads)
     info = init_distributed("cpu")
     try:
         splits = collect_splits(args.data, levels=args.level, seed=args.seed)
+        empty = [s.name for s in splits if len(s) == 0]
+        if empty and len(empty) == len(splits):
+            raise ValueError("nothing to evaluate: every split is empty (" + ", ".join(empty)
+                             + "); are the listed images missing?")
+        for name in empty:
+            _log(f"sgenet eval: warning: split {name} is empty; it is reported with no items", info.is_main)
         models = load_eval_models(args.model)
         names = [s.strip() for s in args.recognizers.split(",") if s.strip()]
         recognizers, skipped = resolve_recognizers(names, crnn_weights=args.crnn_weights,

@@ -46,14 +46,64 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Exit statuses (see docs/RELIABILITY.md)
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that bad input or the environment cause (reported in one line, no traceback)."""
+    import zipfile
+
+    errors: list[type[BaseException]] = [ValueError, OSError, EOFError, MemoryError, RuntimeError,
+                                         zipfile.BadZipFile, ImportError]
+    for module, name in (("yaml", "YAMLError"), ("lmdb", "Error"), ("safetensors", "SafetensorError"),
+                         ("pickle", "UnpicklingError"), ("PIL.Image", "DecompressionBombError")):
+        mod = sys.modules.get(module)
+        if mod is not None and isinstance(getattr(mod, name, None), type):
+            errors.append(getattr(mod, name))
+    return tuple(errors)
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming the problem (third-party error types are named after the message)."""
+    import errno
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"no space left on device{where}: free some space and run the command again"
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({text})"
+    module = type(exc).__module__
+    if module == "builtins" or module.startswith("sgenet"):
+        return text
+    return f"{text} ({module.split('.')[0]}.{type(exc).__name__})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``sgenet`` command; expected errors become one ``sgenet CMD: error: ...`` line on stderr
+    and exit status 2 (1: some inputs failed, 3: training diverged, 130: interrupted). Set
+    ``SGENET_DEBUG=1`` to get the Python traceback instead."""
+    import os
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    command = "sgenet"
     try:
+        try:
+            args = build_parser(argv[0] if argv else None).parse_args(argv)
+        except SystemExit as exc:  # usage errors (2), --help and --version (0): a status, as below
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+        command = f"sgenet {args.command}"
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"sgenet {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""
+        print(f"\n{command}: interrupted{detail}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("SGENET_DEBUG") or not isinstance(exc, expected_errors()):
+            raise
+        print(f"{command}: error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

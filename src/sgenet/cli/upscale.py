@@ -24,13 +24,18 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from sgenet.atomic import clean_stale_temps
+from sgenet.cli.argtypes import int_range
 from sgenet.deploy import tiling
 from sgenet.deploy.io import (
     InputItem,
+    InputNoteWarning,
+    check_suffix,
     collect_inputs,
     load_image,
     output_path,
     save_image_atomic,
+    tsv_field,
     write_text_atomic,
 )
 from sgenet.deploy.sheet import MAX_ROWS, SheetRow, comparison_sheet
@@ -50,10 +55,12 @@ def add_parser(subparsers) -> None:
                    help="onnx: ONNX Runtime (the model is exported to a cache file unless --onnx is given)")
     p.add_argument("--onnx", metavar="PATH", help="exported model for --backend onnx (from `sgenet export`)")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="torch backend precision")
-    p.add_argument("-b", "--batch-size", type=int, default=64, help="crops of equal width run together")
-    p.add_argument("--max-width", type=int, default=tiling.MAX_WIDTH,
+    p.add_argument("-b", "--batch-size", type=int_range(1, 4096), default=64,
+                   help="crops of equal width run together")
+    p.add_argument("--max-width", type=int_range(32, tiling.MAX_TOTAL_WIDTH), default=tiling.MAX_WIDTH,
                    help="LR width (at height 16) above which crops are processed in overlapping windows")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (torch and ONNX Runtime)")
+    p.add_argument("--threads", type=int_range(1, 1024), default=None,
+                   help="CPU threads (torch and ONNX Runtime)")
     p.add_argument("--save-text", metavar="FILE", help="write a TSV: input path <TAB> text read in the LR")
     p.add_argument("--print-text", action="store_true", help="print each name and the text read in it")
     p.add_argument("--sheet", metavar="FILE", help=f"write a LR | SR | text sheet (first {MAX_ROWS} crops)")
@@ -96,8 +103,12 @@ def _plan(items: list[InputItem], args: argparse.Namespace) -> tuple[list, list[
     """``(todo [(item, out, write)], failures, kept)``: collisions fail, existing outputs are kept."""
     wants_text = bool(args.save_text or args.print_text or args.sheet)
     todo, failures, kept, seen = [], [], 0, {}
+    inputs = {item.path.resolve() for item in items}
     for item in items:
         out = output_path(item, args.output, args.suffix, "." + args.ext)
+        if out.resolve() in inputs:  # never overwrite (nor silently "keep") an input
+            raise ValueError(f"the output for {item.path} would be {out}, which is an input: choose "
+                             "another --output folder (or a --suffix / --ext)")
         if out in seen:
             failures.append(f"{item.path}: would overwrite the output of {seen[out]} ({out}); skipped")
             continue
@@ -109,21 +120,32 @@ def _plan(items: list[InputItem], args: argparse.Namespace) -> tuple[list, list[
     return todo, failures, kept
 
 
-def _process(up, todo: list, bar: tqdm, failures: list[str]) -> tuple[list, list, int]:
+def _process(up, todo: list, bar: tqdm, failures: list[str],
+             notes: list[str] | None = None) -> tuple[list, list, int]:
     """Run the plan chunk by chunk: text rows ``(path, name, text)``, sheet rows, images written."""
     rows, sheet_rows, written = [], [], 0
+    notes = [] if notes is None else notes
     chunk = max(4 * up.batch_size, 64)
     for start in range(0, len(todo), chunk):
         loaded, ok = [], []
         for item, out, write in todo[start:start + chunk]:
             try:
-                loaded.append(load_image(item.path))
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", InputNoteWarning)
+                    pair = load_image(item.path)
+                notes.extend(_notes(caught, item))
+                if tiling.is_capped(*pair[0].size):
+                    notes.append(f"{item.path}: {pair[0].width}x{pair[0].height} is very elongated: "
+                                 f"processed at width {tiling.MAX_TOTAL_WIDTH} (bounded work per input)")
+                loaded.append(pair)
                 ok.append((item, out, write))
             except Exception as exc:  # one bad file in thousands: report, skip, go on
                 failures.append(f"{item.path}: cannot read image ({type(exc).__name__}: {exc})")
                 bar.update(1)
         try:
-            results = up.upscale_loaded(loaded)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InputNoteWarning)  # reported above, per file
+                results = up.upscale_loaded(loaded)
         except (ValueError, RuntimeError, OSError):  # isolate the item that broke the batch
             results = []
             for pair, (item, _, _) in zip(loaded, ok):
@@ -148,6 +170,17 @@ def _process(up, todo: list, bar: tqdm, failures: list[str]) -> tuple[list, list
             if len(sheet_rows) < MAX_ROWS:
                 sheet_rows.append(SheetRow(name, pair[0], res.image, res.text))
     return rows, sheet_rows, written
+
+
+def _notes(caught: list[warnings.WarningMessage], item: InputItem) -> list[str]:
+    out = []
+    for w in caught:
+        if issubclass(w.category, InputNoteWarning):
+            text = str(w.message)
+            out.append(text if text.startswith(str(item.path)) else f"{item.path}: {text}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 def _gather(rows: list, sheet_rows: list) -> tuple[list, list] | None:
@@ -181,17 +214,30 @@ def run(args: argparse.Namespace) -> int:
     from sgenet.distributed import env_info, init_distributed, shard_indices, shutdown
 
     info = env_info()
-    items = collect_inputs(args.inputs, exclude=args.output)
+    check_suffix(args.suffix)
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--output {out_dir} exists and is not a folder")
+    missing: list[str] = []
+    items = collect_inputs(args.inputs, exclude=args.output, missing=missing)
+    if not items:
+        raise FileNotFoundError("no usable input: " + "; ".join(missing))
     items = [items[i] for i in shard_indices(len(items), info.rank, info.world_size)]
     todo, failures, kept = _plan(items, args)
+    failures = [f"{m}" for m in missing if info.is_main] + failures
+    for folder in sorted({out.parent for _, out, write in todo if write}):
+        clean_stale_temps(folder)  # temporary files of a killed earlier run
     up = _make_upscaler(args)
     if (args.save_text or args.print_text) and not up.reads_text:
         print(f"sgenet upscale: note: model {args.model!r} has no guidance recognizer; no text is read",
               file=sys.stderr)
     bar = tqdm(total=len(todo), unit="img", desc="upscale", disable=args.quiet or not info.is_main,
                file=sys.stderr)
-    rows, sheet_rows, written = _process(up, todo, bar, failures)
+    notes: list[str] = []
+    rows, sheet_rows, written = _process(up, todo, bar, failures, notes)
     bar.close()
+    for msg in notes:
+        print(f"sgenet upscale: note: {msg}", file=sys.stderr)
     for msg in failures:
         print(f"sgenet upscale: skipped {msg}", file=sys.stderr)
     print(f"sgenet upscale: rank {info.rank}: " if info.world_size > 1 else "sgenet upscale: ", end="",
@@ -209,12 +255,12 @@ def run(args: argparse.Namespace) -> int:
     if gathered is not None:
         rows, sheet_rows = gathered
         if args.save_text:
-            lines = "".join(f"{path}\t{text or ''}\n" for path, _, text in rows)
+            lines = "".join(f"{tsv_field(path)}\t{tsv_field(text or '')}\n" for path, _, text in rows)
             write_text_atomic(lines, _rank_file(args.save_text, rank, world))
         if args.sheet and sheet_rows:
             save_image_atomic(comparison_sheet(sheet_rows, title=Path(str(args.model)).stem),
                               _rank_file(args.sheet, rank, world))
         if args.print_text:
             for _, name, text in rows:
-                print(f"{name}\t{text if text is not None else ''}")
+                print(f"{tsv_field(name)}\t{tsv_field(text or '')}")
     return 1 if failures else 0

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,11 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif",
 LIST_EXTS = (".txt",)
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+class InputNoteWarning(UserWarning):
+    """Something the caller should know about an input that is still processed (first frame of an
+    animation used, float array read as 0-255, very long crop processed at reduced width)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,16 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ValueError("image array contains NaN or infinite values")
-        arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        peak = float(arr.max())
+        if peak > 255.0 + 1e-3 or float(arr.min()) < -1e-3:
+            raise ValueError(f"float image values span [{float(arr.min()):g}, {peak:g}]: expected [0, 1] "
+                             "(or [0, 255])")
+        scale = 255.0
+        if peak > 1.0 + 1e-3:  # clearly 0-255 data: scaling it by 255 would turn it white
+            warnings.warn(f"float image array with values up to {peak:g}: read as 0-255 (floats are "
+                          "expected in [0, 1])", InputNoteWarning, stacklevel=3)
+            scale = 1.0
+        arr = (np.clip(arr * scale, 0.0, 255.0) + 0.5).astype(np.uint8)
     else:
         raise ValueError(f"unsupported image array dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
     mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[2] == 3 else "RGBA")
@@ -100,8 +115,13 @@ def load_image(source: ImageSource) -> tuple[Image.Image, Image.Image | None]:
         if not path.is_file():
             raise FileNotFoundError(f"image not found: {path}")
         with Image.open(path) as opened:
+            frames = getattr(opened, "n_frames", 1)
             opened.load()
             image = ImageOps.exif_transpose(opened)  # a loaded copy, EXIF orientation applied
+        if frames > 1:
+            kind = "pages" if opened.format in ("TIFF", "MPO") else "frames"
+            warnings.warn(f"{path}: has {frames} {kind}; only the first is used", InputNoteWarning,
+                          stacklevel=2)
     else:
         raise ValueError(f"expected a path, a PIL image or a numpy array, got {type(source).__name__}")
     if image.width < 1 or image.height < 1:
@@ -138,14 +158,16 @@ def _read_list(list_file: Path) -> list[InputItem]:
     return [InputItem(p, r.relative_to(root)) for p, r in zip(paths, resolved)]
 
 
-def collect_inputs(inputs: list[str | os.PathLike],
-                   exclude: str | os.PathLike | None = None) -> list[InputItem]:
+def collect_inputs(inputs: list[str | os.PathLike], exclude: str | os.PathLike | None = None,
+                   missing: list[str] | None = None) -> list[InputItem]:
     """Expand files, folders (recursively; image extensions only) and ``.txt`` lists of paths.
 
     Items are sorted by their output name (stable order for sharding). A missing input raises
     ``FileNotFoundError``; a folder without images raises ``ValueError``. ``exclude`` (the output
     folder) is never walked. Paths listed in a ``.txt`` are taken relative to the list's folder and
     named relative to their common parent; a missing listed file is left for the reader to report.
+    With a ``missing`` list, a missing or unusable input is appended to it (as a message) instead of
+    raising, so one typo does not abort a long run.
     """
     if not inputs:
         raise ValueError("no input given")
@@ -153,24 +175,52 @@ def collect_inputs(inputs: list[str | os.PathLike],
     items: list[InputItem] = []
     for entry in inputs:
         path = Path(entry)
-        if path.is_dir():
-            found = _walk(path, skip)
-            if not found:
-                raise ValueError(f"no images found in folder {path} (looked for {', '.join(IMAGE_EXTS)})")
-            items.extend(InputItem(p, p.relative_to(path)) for p in found)
-        elif path.is_file() and path.suffix.lower() in LIST_EXTS:
-            items.extend(_read_list(path))
-        elif path.is_file():
-            items.append(InputItem(path, Path(path.name)))
-        else:
-            raise FileNotFoundError(f"input not found: {path}")
+        try:
+            if path.is_dir():
+                found = _walk(path, skip)
+                if not found:
+                    raise ValueError(f"no images found in folder {path} "
+                                     f"(looked for {', '.join(IMAGE_EXTS)})")
+                items.extend(InputItem(p, p.relative_to(path)) for p in found)
+            elif path.is_file() and path.suffix.lower() in LIST_EXTS:
+                items.extend(_read_list(path))
+            elif path.is_file():
+                items.append(InputItem(path, Path(path.name)))
+            else:
+                raise FileNotFoundError(f"input not found: {path}")
+        except (OSError, ValueError) as exc:
+            if missing is None:
+                raise
+            missing.append(str(exc))
     return sorted(items, key=lambda it: (it.rel.as_posix(), str(it.path)))
 
 
+def check_suffix(suffix: str) -> str:
+    """An output-name suffix must stay a part of a file name: no separators, ``..`` or control chars."""
+    bad = [c for c in ("/", "\\", os.sep, os.altsep or "/") if c in suffix]
+    if bad or ".." in suffix or any(ord(c) < 32 for c in suffix) or len(suffix) > 100:
+        raise ValueError(f"--suffix {suffix!r}: must be a plain part of a file name (no '/', '\\', "
+                         "'..' or control characters; at most 100 characters)")
+    return suffix
+
+
 def output_path(item: InputItem, out_dir: str | os.PathLike, suffix: str = "", ext: str = ".png") -> Path:
-    """``out_dir / rel_dir / (stem + suffix + ext)``."""
+    """``out_dir / rel_dir / (stem + suffix + ext)``; ``ValueError`` if that would leave ``out_dir``."""
     ext = ext if ext.startswith(".") else "." + ext
-    return Path(out_dir) / item.rel.parent / f"{item.rel.stem}{suffix}{ext.lower()}"
+    check_suffix(suffix)
+    check_suffix(ext)
+    out = Path(out_dir) / item.rel.parent / f"{item.rel.stem}{suffix}{ext.lower()}"
+    root, resolved = Path(out_dir).resolve(), out.resolve()
+    if item.rel.is_absolute() or ".." in item.rel.parts or root not in resolved.parents:
+        raise ValueError(f"output path {out} of {item.path} would lie outside the output folder {out_dir}")
+    return out
+
+
+def tsv_field(text: str) -> str:
+    r"""``text`` safe for one TSV cell: backslash, tab, newline and carriage return escaped as
+    ``\\``, ``\t``, ``\n``, ``\r`` (a file name with a newline cannot break the table)."""
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
 
 
 def save_image_atomic(image: Image.Image, path: str | os.PathLike, **params) -> None:

@@ -29,7 +29,7 @@ from torch import nn
 
 from sgenet.charset import ctc_greedy_decode
 from sgenet.deploy import tiling
-from sgenet.deploy.io import ImageSource, load_image
+from sgenet.deploy.io import ImageSource, InputNoteWarning, load_image
 
 
 class UntrainedModelWarning(UserWarning):
@@ -72,19 +72,30 @@ def load_inference_model(model: str | Path | nn.Module) -> nn.Module:
 
     path = Path(model)
     if path.suffix == ".safetensors" or path.exists():
-        return load_model(path).eval()
+        return _check_sr(load_model(path), str(path)).eval()
     name = str(model)
     if is_pretrained_available(name):
-        return create_model(name, pretrained=True).eval()
+        return _check_sr(create_model(name, pretrained=True), name).eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        net = create_model(name)
+        net = _check_sr(create_model(name), name)
     if any(True for _ in net.parameters()):
         warnings.warn(
             f"no trained weights ship for model {name!r} yet: running an UNTRAINED (randomly initialised) "
             f"model, so the images and the text it reads are meaningless. Pass --model PATH.safetensors "
             f"(from `sgenet train`) to use trained weights.", UntrainedModelWarning, stacklevel=3)
     return net.eval()
+
+
+def _check_sr(model: nn.Module, source: str) -> nn.Module:
+    """A model from the registry must be a super-resolution model (``forward_train``), not a recognizer."""
+    if not hasattr(model, "forward_train"):
+        from sgenet.models.registry import list_models
+
+        sr = [n for n in list_models() if n in ("bicubic", "tsrn", "sgenet")] or ["sgenet"]
+        raise ValueError(f"model {source!r} ({type(model).__name__}) is a text recognizer, not a "
+                         f"super-resolution model; choose one of {', '.join(sr)} or a .safetensors of one")
+    return model
 
 
 def state_hash(model: nn.Module) -> str:
@@ -182,6 +193,12 @@ class Upscaler:
 
     def upscale_loaded(self, loaded: Sequence[tuple[Image.Image, Image.Image | None]]) -> list[UpscaleResult]:
         """Super-resolve ``(rgb, alpha)`` pairs from :func:`~sgenet.deploy.io.load_image`."""
+        for rgb, _ in loaded:
+            if tiling.is_capped(*rgb.size):
+                warnings.warn(f"crop of {rgb.width}x{rgb.height} (aspect {rgb.width / rgb.height:.0f}:1) is "
+                              f"processed at width {tiling.MAX_TOTAL_WIDTH} at height {tiling.LR_HEIGHT} "
+                              "(bounded work per input); the output is still exactly 2x",
+                              InputNoteWarning, stacklevel=2)
         inputs = [tiling.prepare(rgb, self.runner.in_channels, self.max_width) for rgb, _ in loaded]
         # work items: (image index, window offset, width); windows of long crops are items of their own
         offsets = [tiling.window_offsets(x.shape[-1], self.max_width, self.overlap) for x in inputs]

@@ -23,11 +23,19 @@ LR_HEIGHT = 16
 MIN_WIDTH = 16
 MAX_WIDTH = 512
 OVERLAP = 64
+# Work per crop is bounded: a crop whose height-16 width would exceed this (a 1 x 8000 sliver, a
+# 200000-pixel line) is resized to this width instead (the output is still exactly 2x the input).
+MAX_TOTAL_WIDTH = 8192
 
 
 def lr_width(width: int, height: int) -> int:
     """Width of the height-16 model input for a ``width x height`` crop (aspect kept, at least 16)."""
     return max(MIN_WIDTH, round(width * LR_HEIGHT / height))
+
+
+def is_capped(width: int, height: int) -> bool:
+    """Whether a ``width x height`` crop is processed at reduced width (its LR width is capped)."""
+    return lr_width(width, height) > MAX_TOTAL_WIDTH
 
 
 def window_offsets(width: int, window: int = MAX_WIDTH, overlap: int = OVERLAP) -> list[int]:
@@ -50,9 +58,10 @@ def window_offsets(width: int, window: int = MAX_WIDTH, overlap: int = OVERLAP) 
 def prepare(rgb: Image.Image, in_channels: int, max_width: int = MAX_WIDTH) -> torch.Tensor:
     """``C x 16 x W`` model input in [0, 1] (RGB + text mask when ``in_channels == 4``).
 
-    The mask is computed on the whole resized crop, also when it is later cut into windows.
+    The mask is computed on the whole resized crop, also when it is later cut into windows. The width
+    is capped at :data:`MAX_TOTAL_WIDTH` (see :func:`is_capped`).
     """
-    width = lr_width(*rgb.size)
+    width = min(lr_width(*rgb.size), MAX_TOTAL_WIDTH)
     if width > max_width and width % 2:
         width += 1
     return pil_to_tensor(rgb, (width, LR_HEIGHT), mask=in_channels == 4)

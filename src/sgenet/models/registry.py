@@ -12,6 +12,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import math
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,14 +93,114 @@ def save_weights(model: nn.Module, path: str | Path, name: str, config: dict[str
     return sha256_of(path)
 
 
+# bytes per element of the safetensors dtypes
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2,
+                "BF16": 2, "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8}
+_MAX_HEADER = 100_000_000  # the limit of the safetensors library itself
+_MAX_CONFIG_INT = 65_536  # any integer in a file's model config (channels, blocks, ...) must be below
+
+
+TensorInfo = tuple[str, tuple[int, ...]]  # (dtype, shape)
+
+
+def read_safetensors_header(path: str | Path) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+    """``({name: (dtype, shape)}, metadata)`` of a safetensors file, every size checked against the file.
+
+    Reads only the header (never more than the file holds): a truncated file, a header longer than
+    the file, unknown dtypes, or tensors whose shape and byte range disagree or lie past the end of
+    the file raise ``ValueError`` before anything is allocated from them.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ValueError(f"{path}: not a safetensors file (only {size} bytes)")
+        (length,) = struct.unpack("<Q", head)
+        if length > min(size - 8, _MAX_HEADER):
+            raise ValueError(f"{path}: damaged or truncated safetensors file (header of {length:,} bytes "
+                             f"in a file of {size:,})")
+        raw = fh.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: damaged safetensors header ({exc})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: damaged safetensors header (not a JSON object)")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ValueError(f"{path}: damaged safetensors metadata (expected string values)")
+    data_len = size - 8 - length
+    tensors = {}
+    for name, info in header.items():
+        try:
+            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+            ok = (dtype in _DTYPE_BYTES and isinstance(shape, list)
+                  and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+                  and all(isinstance(o, int) and not isinstance(o, bool) for o in (begin, end)))
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{path}: damaged safetensors header entry for tensor {name!r}")
+        nbytes = math.prod(shape) * _DTYPE_BYTES[dtype]
+        if not 0 <= begin <= end <= data_len or end - begin != nbytes:
+            raise ValueError(f"{path}: tensor {name!r} ({dtype} {shape}) needs {nbytes:,} bytes at "
+                             f"[{begin}, {end}) but the file holds {data_len:,} bytes of data: truncated "
+                             "or damaged")
+        tensors[name] = (dtype, tuple(shape))
+    return tensors, metadata
+
+
+def _check_config(config: Any, where: str) -> None:
+    """Config values read from a file: plain JSON with bounded integers (no giant layers or loops)."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            _check_config(value, f"{where}.{key}")
+    elif isinstance(config, list):
+        for value in config:
+            _check_config(value, where)
+    elif isinstance(config, bool) or config is None or isinstance(config, str):
+        return
+    elif isinstance(config, int):
+        if abs(config) > _MAX_CONFIG_INT:
+            raise ValueError(f"{where}={config}: out of range (at most {_MAX_CONFIG_INT})")
+    elif isinstance(config, float) and not math.isfinite(config):
+        raise ValueError(f"{where}={config}: not a finite number")
+
+
+def _shapes_match(model_shapes: dict[str, tuple[int, ...]], file_shapes: dict[str, tuple[int, ...]],
+                  path: Path, what: str) -> None:
+    missing = sorted(set(model_shapes) - set(file_shapes))
+    extra = sorted(set(file_shapes) - set(model_shapes))
+    wrong = sorted(k for k in set(model_shapes) & set(file_shapes) if model_shapes[k] != file_shapes[k])
+    if missing or extra or wrong:
+        detail = (f"missing {missing[0]!r}" if missing else f"unexpected {extra[0]!r}" if extra else
+                  f"{wrong[0]!r} is {list(file_shapes[wrong[0]])} in the file, "
+                  f"{list(model_shapes[wrong[0]])} in the model")
+        raise ValueError(f"{path} does not fit {what}: {len(missing)} missing, {len(extra)} unexpected and "
+                         f"{len(wrong)} mis-shaped tensors ({detail})")
+
+
 def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) -> nn.Module:
-    """Load safetensors weights into ``model`` (strict), checking the file's sha256 when given."""
+    """Load safetensors weights into ``model`` (strict), checking the file's sha256 when given.
+
+    The header is validated against the file and the model before any tensor is read, and weights
+    that are not finite (NaN or inf) are refused: ``ValueError`` naming the file in every case.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"weights file not found: {path}")
     if sha256 is not None and (actual := sha256_of(path)) != sha256:
         raise ValueError(f"sha256 mismatch for {path}: expected {sha256}, got {actual}")
-    model.load_state_dict(load_file(str(path)), strict=True)
+    tensors, _ = read_safetensors_header(path)
+    _shapes_match({k: tuple(v.shape) for k, v in model.state_dict().items()},
+                  {k: shape for k, (_, shape) in tensors.items()}, path, type(model).__name__)
+    state = load_file(str(path))
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"{path}: {len(bad)} weight tensors hold NaN or infinite values "
+                         f"(first: {bad[0]!r}); the file is damaged or comes from a diverged training run")
+    model.load_state_dict(state, strict=True)
     return model
 
 
@@ -106,15 +208,28 @@ def load_model(name_or_path: str | Path, pretrained: bool = True, **overrides: A
     """A registered name (shipped weights when ``pretrained``) or a ``save_weights`` ``.safetensors`` file."""
     path = Path(name_or_path)
     if path.suffix == ".safetensors" or path.exists():
-        from safetensors import safe_open
-
         if not path.is_file():
             raise FileNotFoundError(f"weights file not found: {path}")
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
+        tensors, meta = read_safetensors_header(path)
         if "model" not in meta:
             raise ValueError(f"{path} has no 'model' metadata; it was not written by sgenet.save_weights")
-        model = create_model(meta["model"], **{**json.loads(meta.get("config", "{}")), **overrides})
+        try:
+            config = json.loads(meta.get("config", "{}"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: unreadable model config in its metadata ({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: the model config in its metadata is not a mapping")
+        _check_config(config, f"{path}: config")
+        kwargs = {**config, **overrides}
+        # Build a skeleton first (no memory) and compare it with the file: a crafted config cannot
+        # make the real model larger than the tensors the file actually holds.
+        with torch.device("meta"):
+            skeleton = create_model(meta["model"], **kwargs)
+        _shapes_match({k: tuple(v.shape) for k, v in skeleton.state_dict().items()},
+                      {k: shape for k, (_, shape) in tensors.items()}, path,
+                      f"model {meta['model']!r} with its config")
+        del skeleton
+        model = create_model(meta["model"], **kwargs)
         return load_weights(model, path)
     name = str(name_or_path)
     _import_models()
