@@ -72,7 +72,7 @@ class RunConfig:
     max_steps: int = 20_000
     seed: int = 1234
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "fp32"  # fp32 | bf16 (autocast; fast only with native bf16) | fp16 (CUDA + GradScaler)
+    precision: str = "fp32"  # auto (bf16 where native, else fp32) | fp32 | bf16 | fp16 (CUDA + GradScaler)
     channels_last: bool = False
     compile: bool = False  # torch.compile the model
     threads: int = 0  # torch intra-op threads (0 = leave torch's default)
@@ -106,7 +106,7 @@ class Config:
             "task": (self.task, ("sr", "recognizer")),
             "optim.schedule": (self.optim.schedule, ("cosine", "step", "constant")),
             "loss.perception_kind": (self.loss.perception_kind, ("kl", "l1")),
-            "run.precision": (self.run.precision, ("fp32", "bf16", "fp16")),
+            "run.precision": (self.run.precision, ("auto", "fp32", "bf16", "fp16")),
             "run.device": (self.run.device, ("auto", "cpu", "cuda")),
         }
         for key, (value, allowed) in choices.items():

@@ -24,6 +24,7 @@ import torch.distributed as dist
 from torch import nn
 
 from sgenet import distributed as sdist
+from sgenet.hardware import resolve_precision
 from sgenet.models.registry import save_weights
 from sgenet.train.checkpoint import (
     CheckpointError,
@@ -70,7 +71,8 @@ class Trainer:
         run = cfg.run
         kind = ("cuda" if torch.cuda.is_available() else "cpu") if run.device == "auto" else run.device
         self.device = torch.device(f"cuda:{self.dist.local_rank}" if kind == "cuda" else kind)
-        if run.precision == "fp16" and self.device.type != "cuda":
+        self.precision = resolve_precision(run.precision, self.device)  # "auto": bf16 only where native
+        if self.precision == "fp16" and self.device.type != "cuda":
             raise ValueError("run.precision=fp16 needs CUDA; use bf16 or fp32 on CPU")
         self._threads_before = torch.get_num_threads()
         if run.threads > 0:
@@ -100,7 +102,7 @@ class Trainer:
         self.optimizer = build_optimizer(param_groups(self.model, cfg.optim, self.recognizer_of(self.model)),
                                          cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, run.max_steps)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=run.precision == "fp16")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.ckpt = CheckpointManager(self.run_dir, run.keep_last)
         self.step, self.best, self.bad_in_row, self.skipped = 0, None, 0, 0
         self.train_seconds = 0.0  # wall time spent training (data + steps + validation), over resumes
@@ -236,7 +238,7 @@ class Trainer:
 
     # ---- loop ---------------------------------------------------------------------------------
     def autocast(self):
-        precision = self.cfg.run.precision
+        precision = self.precision
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype, enabled=precision != "fp32")
 
