@@ -131,7 +131,7 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, TensorInfo], di
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ValueError(f"{path}: damaged safetensors metadata (expected string values)")
     data_len = size - 8 - length
-    tensors = {}
+    tensors, spans = {}, []
     for name, info in header.items():
         try:
             dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
@@ -148,6 +148,15 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, TensorInfo], di
                              f"[{begin}, {end}) but the file holds {data_len:,} bytes of data: truncated "
                              "or damaged")
         tensors[name] = (dtype, tuple(shape))
+        spans.append((begin, end, name))
+    covered = 0  # the tensors must tile the data exactly (what the safetensors reader insists on)
+    for begin, end, name in sorted(spans):
+        if begin != covered:
+            raise ValueError(f"{path}: tensor {name!r} starts at byte {begin}, expected {covered}: damaged")
+        covered = end
+    if covered != data_len:
+        raise ValueError(f"{path}: {data_len - covered:,} bytes after the last tensor: damaged or not "
+                         "a safetensors file")
     return tensors, metadata
 
 
@@ -195,7 +204,10 @@ def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) 
     tensors, _ = read_safetensors_header(path)
     _shapes_match({k: tuple(v.shape) for k, v in model.state_dict().items()},
                   {k: shape for k, (_, shape) in tensors.items()}, path, type(model).__name__)
-    state = load_file(str(path))
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # safetensors' own checks, should the header pass ours
+        raise ValueError(f"{path}: unreadable safetensors file ({exc})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise ValueError(f"{path}: {len(bad)} weight tensors hold NaN or infinite values "
@@ -223,8 +235,13 @@ def load_model(name_or_path: str | Path, pretrained: bool = True, **overrides: A
         kwargs = {**config, **overrides}
         # Build a skeleton first (no memory) and compare it with the file: a crafted config cannot
         # make the real model larger than the tensors the file actually holds.
-        with torch.device("meta"):
-            skeleton = create_model(meta["model"], **kwargs)
+        try:
+            with torch.device("meta"):
+                skeleton = create_model(meta["model"], **kwargs)
+        except (TypeError, ValueError, RuntimeError, AssertionError, KeyError, IndexError,
+                ZeroDivisionError, AttributeError) as exc:
+            raise ValueError(f"{path}: its metadata does not describe a valid {meta['model']!r} model "
+                             f"({type(exc).__name__}: {exc})") from None
         _shapes_match({k: tuple(v.shape) for k, v in skeleton.state_dict().items()},
                       {k: shape for k, (_, shape) in tensors.items()}, path,
                       f"model {meta['model']!r} with its config")
