@@ -5,8 +5,10 @@ the 32 x 2W result resized to exactly twice the input size. Crops wider than --m
 16 (long text lines) are cut into overlapping windows blended without seams. Transparency is kept:
 the model sees the crop over white and the alpha channel is upscaled bicubic and re-attached.
 Each output keeps the input's path relative to its folder (``--suffix``/``--ext`` change the name;
-PNG by default) and is written atomically; existing outputs are kept unless ``--overwrite``.
-Unreadable inputs are reported and skipped (exit status 1). Under ``torchrun`` (or with RANK and
+PNG by default) and is written atomically; existing outputs are kept unless ``--overwrite``, and an
+output path equal to an input path is an error (inputs are never overwritten). Unreadable or missing
+inputs are reported and skipped (exit status 1); crops wider than 8192 columns at height 16 are
+processed at that width (bounded work per input). Under ``torchrun`` (or with RANK and
 WORLD_SIZE set) each process takes a strided share of the sorted input list, so each output is
 written exactly once; with a process group (torchrun) rank 0 also gathers the text and the sheet,
 otherwise each rank writes its own ``NAME.rankRofW.EXT`` text file and sheet.
