@@ -39,6 +39,11 @@ def test_the_expected_models_ship() -> None:
 def test_shipped_weights_load_and_say_how_they_were_made(name: str) -> None:
     entry = SHIPPED[name]
     create_model(name, pretrained=True)  # strict load, sha256 checked
+    if "source" in entry:  # converted from another project's release, by a script of ours
+        script = entry["command"].split()[1]
+        assert entry["command"].startswith("python tools/") and (REPO / script).is_file()
+        assert entry["source"]["sha256"] and "converted" in entry["note"].lower()
+        return
     assert (REPO / entry["train_config"]).is_file()
     assert "sgenet train" in entry["command"]
     assert entry["trained"]["steps"] > 0 and entry["trained"]["wall_minutes"] > 0

@@ -90,3 +90,12 @@ def test_v6_recipe_trains_with_frozen_guidance_and_text_loss(tmp_path):
     assert all(torch.equal(v, ref[k]) for k, v in rec.state_dict().items())  # frozen: unchanged
     header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
     assert "train/text_ctc" in header and "train/perception" in header
+
+
+def test_ppocr_guided_sgenet_exports_to_onnx_with_dynamic_width(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from sgenet.deploy.export import export_onnx
+
+    model = create_model("sgenet", guide_recognizer="ppocr_v6_tiny", **SMALL).eval()
+    export_onnx(model, tmp_path / "m.onnx")  # checks ONNX Runtime against PyTorch at widths 16, 64, 160
+    assert (tmp_path / "m.onnx").stat().st_size > 1e6

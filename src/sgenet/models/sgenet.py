@@ -18,7 +18,7 @@ from torch import nn
 
 from sgenet.models.alignment import VisualSemanticAlignment
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
-from sgenet.models.layers import check_lr_input
+from sgenet.models.layers import LR_HEIGHT, check_lr_input
 from sgenet.models.ppocr_v6 import PPOCRv6Tiny
 from sgenet.models.recognizer import TextRecognizer
 from sgenet.models.registry import register_model
@@ -95,8 +95,16 @@ class SGENet(nn.Module):
         return F.interpolate(lr.detach(), scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
     def recognizer_input(self, lr: torch.Tensor) -> torch.Tensor:
-        """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient."""
-        return self.lr_bicubic(lr[:, :3])
+        """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient.
+
+        A recognizer that reads another height (PP-OCRv6-tiny: 48) gets it resized by a constant factor
+        (bilinear, 32 x 2W -> 48 x 3W), which keeps the ONNX export's width dynamic.
+        """
+        x = self.lr_bicubic(lr[:, :3])
+        height = self.recognizer.input_size[0] if self.recognizer is not None else x.shape[-2]
+        if height != x.shape[-2]:
+            x = F.interpolate(x, scale_factor=height / (2 * LR_HEIGHT), mode="bilinear", align_corners=False)
+        return x
 
     def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(sr, text_logits)``: SR output and the guidance recognizer's raw ``N x T x 37`` logits."""
