@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,21 @@ def test_licence_files_exist_and_are_declared():
         assert (ROOT / name).is_file(), name
     text = (ROOT / "LICENSE").read_text()
     assert "the sgenet authors" in text and "Apache License" in text and "Version 2.0" in text
+
+
+def test_one_version_from_pyproject_metadata_and_changelog():
+    import sgenet
+
+    version = pyproject()["project"]["version"]
+    assert sgenet.__version__ == version, "installed metadata is stale: reinstall (make install)"
+    assert f"## {version}" in (ROOT / "CHANGELOG.md").read_text()
+    literal = re.compile(r'__version__ = "\d+\.\d')  # no second copy of the number in the code
+    assert not [p for p in (ROOT / "src/sgenet").rglob("*.py") if literal.search(p.read_text())]
+
+
+def test_version_flag_prints_it(capsys):
+    import sgenet
+    from sgenet.cli.main import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sgenet {sgenet.__version__}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
 from sgenet._lazy import lazy_getattr
@@ -10,7 +11,10 @@ if TYPE_CHECKING:
     from sgenet.deploy.predictor import Upscaler
     from sgenet.models.registry import create_model, list_models, load_model
 
-__version__ = "0.1.0"
+try:  # one source: pyproject.toml's [project] version, as installed
+    __version__ = _metadata.version("sgenet")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
 __all__ = ["Upscaler", "__version__", "create_model", "list_models", "load_model"]
 
 # imported on first use, so torch-free tools (``sgenet synth``, ``sgenet --help``) start fast
