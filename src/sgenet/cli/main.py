@@ -25,12 +25,31 @@ SUBCOMMANDS = {
     "export": "sgenet.cli.export",
 }
 
+# subcommand name -> its one-line help, for ``sgenet --help`` without importing any subcommand module
+# (several import torch); a test checks these equal the help each module registers
+SUMMARIES = {
+    "profile": "parameters, MACs and CPU speed of a model",
+    "synth": "render synthetic LR/HR word pairs into a TextZoom-format LMDB",
+    "data": "inspect datasets: contact sheet, integrity check, fonts",
+    "train": "train a super-resolution model (sgenet, tsrn) on LR/HR pairs",
+    "train-recognizer": "train a CTC recognizer (textrec guidance or crnn evaluator) on text crops",
+    "eval": "evaluate SR models: accuracy by recognizer, PSNR/SSIM, efficiency",
+    "upscale": "super-resolve word crops x2 (files, folders or .txt lists)",
+    "export": "export an SR model to ONNX (fp32 or int8)",
+}
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The ``sgenet`` parser; with ``only`` (a subcommand), import just that subcommand's module."""
+
+def build_parser(only: str | None = None, *, load_all: bool = False) -> argparse.ArgumentParser:
+    """The ``sgenet`` parser. With ``only`` (a subcommand) import just that subcommand's module; without
+    it list every subcommand by its summary and import none of them (``sgenet --help`` and
+    ``--version`` start without torch), unless ``load_all`` (every subcommand, complete)."""
     parser = argparse.ArgumentParser(prog="sgenet", description=sgenet.__doc__)
     parser.add_argument("--version", action="version", version=f"sgenet {sgenet.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if only not in SUBCOMMANDS and not load_all:
+        for name, summary in SUMMARIES.items():
+            sub.add_parser(name, help=summary)
+        return parser
     seen = set()
     for module_name in [SUBCOMMANDS[only]] if only in SUBCOMMANDS else SUBCOMMANDS.values():
         if module_name in seen:
@@ -90,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "sgenet"
     try:
         try:
-            args = build_parser(argv[0] if argv else None).parse_args(argv)
+            # the command is the first subcommand name (top-level options take no values)
+            command_name = next((a for a in argv if a in SUBCOMMANDS), None)
+            args = build_parser(command_name).parse_args(argv)
         except SystemExit as exc:  # usage errors (2), --help and --version (0): a status, as below
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
         command = f"sgenet {args.command}"
