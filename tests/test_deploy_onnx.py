@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,10 +19,19 @@ pytest.importorskip("onnx")
 from _tiny import TINY_SGENET as TINY
 from sgenet.cli.export import check_export  # noqa: E402
 from sgenet.cli.main import main  # noqa: E402
-from sgenet.deploy.export import BicubicX2, ExpMish, cached_export, export_onnx, quantize_int8  # noqa: E402
+from sgenet.deploy.export import (  # noqa: E402
+    BicubicX2,
+    ExpMish,
+    cached_export,
+    export_onnx,
+    onnx_metadata,
+    quantize_int8,
+    read_metadata,
+)
 from sgenet.deploy.onnx_runtime import OnnxRunner  # noqa: E402
 from sgenet.deploy.predictor import Upscaler  # noqa: E402
 from sgenet.models import create_model, save_weights  # noqa: E402
+from sgenet.models.registry import MANIFEST, sha256_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +112,54 @@ def test_sr_only_export(tmp_path):
     assert float((sr - create_model("bicubic")(lr)).abs().max()) <= 1e-4
 
 
+def test_export_metadata_describes_the_file(tiny, tmp_path):
+    import onnxruntime as ort
+
+    import sgenet
+
+    weights = tmp_path / "tiny.safetensors"
+    save_weights(tiny, weights, "sgenet", TINY)
+    path = export_onnx(tiny, tmp_path / "tiny.onnx", source=weights)
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+    props = meta.custom_metadata_map
+    assert props == read_metadata(path)
+    assert props["model"] == "sgenet" and props["sgenet_version"] == sgenet.__version__
+    assert props["input"].startswith("lr: N x 4 x 16 x W float32 in [0,1]")
+    assert props["input_channels"] == "4" and "text mask" in props["channels"]
+    assert props["scale"] == "2" and props["precision"] == "fp32" and props["opset"] == "17"
+    assert props["output"].startswith("sr: N x 4 x 32 x 2W float32 in [0,1]")
+    assert "logits: N x T x 37" in props["output"]
+    assert props["weights"] == "tiny.safetensors" and props["weights_sha256"] == sha256_of(weights)
+    assert json.loads(props["config"]) == json.loads(json.dumps(TINY))
+    assert "scene-text super-resolution x2" in meta.description
+
+
+def test_metadata_of_shipped_untrained_and_3_channel_models():
+    manifest = json.loads(MANIFEST.read_text())
+    shipped = onnx_metadata(create_model("bicubic"), False, source="sgenet")
+    assert shipped["weights_sha256"] == manifest["sgenet"]["sha256"]
+    assert json.loads(shipped["config"]) == manifest["sgenet"]["config"]
+    assert "logits" not in shipped["output"]
+    assert "untrained" in onnx_metadata(create_model("bicubic"), False, source="sgenet_gru")["weights"]
+    three = onnx_metadata(create_model("sgenet", in_channels=3, **TINY), True)
+    assert three["input"].startswith("lr: N x 3 x 16") and "no mask" in three["channels"]
+    assert "weights_sha256" not in three
+
+
+def test_docs_onnx_runtime_example_runs_without_torch(exported, tmp_path):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "export.md").read_text()
+    example = re.search(r"## Plain ONNX Runtime.*?```python\n(.*?)```", doc, re.S).group(1)
+    assert "sgenet.onnx" in example and "word.png" in example and "word_x2.png" in example
+    _word(40, 10).save(tmp_path / "word.png")
+    code = (example.replace('"sgenet.onnx"', repr(str(exported)))
+            + "\nimport sys\nassert 'torch' not in sys.modules and 'sgenet' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("lr: N x 4 x 16 x W") and "text:" in proc.stdout
+    assert Image.open(tmp_path / "word_x2.png").size == (2 * 64, 32)  # 40 x 10 -> 64 x 16 -> x2
+
+
 def test_onnx_backend_matches_torch(tiny, exported):
     images = [_word(), _word(30, 12), _word(300, 16)]
     ref, ref_text = Upscaler(tiny, device="cpu", max_width=128)(images, return_text=True)
@@ -132,4 +195,6 @@ def test_int8_static_and_cli(tiny, exported, tmp_path, monkeypatch, capsys):
     assert Image.open(tmp_path / "o2" / "a.png").size == (128, 32)
     assert main(["export", "-m", str(weights), "-o", str(tmp_path / "cli.onnx")]) == 0
     assert "check vs PyTorch at width 160" in capsys.readouterr().err
+    assert read_metadata(tmp_path / "cli.onnx")["weights_sha256"] == sha256_of(weights)
+    assert read_metadata(q)["precision"].startswith("int8 static")  # quantization keeps the description
     assert main(["export", "-m", str(weights), "-o", str(tmp_path / "cli.onnx")]) == 2  # exists

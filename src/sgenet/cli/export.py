@@ -2,7 +2,9 @@
 
 The graph maps ``lr`` (N x C x 16 x W in [0, 1]) to ``sr`` (N x C x 32 x 2W in [0, 1]) and, for models
 with a guidance recognizer, ``logits`` (N x T x 37), so ``sgenet upscale --backend onnx --onnx FILE``
-also reads text. After writing, the export is checked against PyTorch at widths 16, 64 and 160.
+also reads text. The file's metadata describes the layouts, channels and scale, with the sgenet version
+and the sha256 of the weights (docs/export.md). After writing, the export is checked against PyTorch at
+widths 16, 64 and 160.
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
         model = load_inference_model(args.model).float().cpu()
     print_loud_warnings(caught)
     if not args.int8:
-        export_onnx(model, out, args.opset, with_text=not args.no_text)
+        export_onnx(model, out, args.opset, with_text=not args.no_text, source=args.model)
     else:
         fp32 = out.with_name(out.stem + ".fp32.tmp.onnx")
         try:
-            export_onnx(model, fp32, args.opset, with_text=not args.no_text)
+            export_onnx(model, fp32, args.opset, with_text=not args.no_text, source=args.model)
             quantize_int8(fp32, out, args.int8_mode, args.calib)
         finally:
             fp32.unlink(missing_ok=True)

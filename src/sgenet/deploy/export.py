@@ -5,6 +5,10 @@ already clamped to [0, 1] and, for models with a guidance recognizer, ``logits``
 ``N x T x 37`` (``T = ceil(W / 2)`` for SGENet), so that ONNX Runtime can also read the text.
 int8: ``static`` (QDQ, per-channel weights, activations calibrated on synthetic LR crops from
 :mod:`sgenet.data`) or ``dynamic`` (weights only, activations quantized at run time).
+
+Every exported file describes itself in its ``metadata_props`` (:func:`onnx_metadata`; ONNX Runtime:
+``session.get_modelmeta().custom_metadata_map``): model, sgenet version, input and output layouts and
+value ranges, what each channel is, the scale, and the sha256 of the weights it was exported from.
 """
 
 from __future__ import annotations
@@ -113,6 +117,90 @@ class ExportWrapper(nn.Module):
         return self.model(lr).clamp(0.0, 1.0)
 
 
+def _channels_text(in_channels: int) -> str:
+    if in_channels == 4:
+        return ("R, G, B, text mask (TextZoom's 4th channel: 1 where the pixel's gray "
+                "0.299R + 0.587G + 0.114B is at most the crop's mean gray, else 0; sgenet.imaging.text_mask)")
+    if in_channels == 3:
+        return "R, G, B (no mask channel)"
+    return f"{in_channels} channels"
+
+
+def _source_metadata(source: str | os.PathLike) -> dict[str, str]:
+    """``model``, ``config``, ``weights`` and ``weights_sha256`` of a shipped name or a weights file."""
+    import json
+
+    from sgenet.models.registry import MANIFEST, WEIGHTS_DIR, read_safetensors_header, sha256_of
+
+    path = Path(source)
+    if path.suffix == ".safetensors" or path.is_file():
+        _, meta = read_safetensors_header(path)
+        out = {"weights": path.name, "weights_sha256": sha256_of(path)}
+        out.update({k: meta[k] for k in ("model", "config") if k in meta})
+        return out
+    name = str(source)
+    entry = json.loads(MANIFEST.read_text()).get(name) if MANIFEST.exists() else None
+    if entry is None:
+        return {"model": name, "weights": "none (untrained, randomly initialised)"}
+    return {"model": name, "config": json.dumps(entry.get("config", {}), sort_keys=True),
+            "weights": f"shipped sgenet/weights/{entry['file']}",
+            "weights_sha256": sha256_of(WEIGHTS_DIR / entry["file"])}
+
+
+def onnx_metadata(model: nn.Module, with_text: bool, source: str | os.PathLike | None = None,
+                  opset: int = DEFAULT_OPSET) -> dict[str, str]:
+    """The ``metadata_props`` :func:`export_onnx` writes: what the graph takes and gives, and whence."""
+    from sgenet import __version__
+    from sgenet.charset import ALPHABET, NUM_CLASSES
+
+    c = int(getattr(model, "in_channels", 4))
+    props = {
+        "model": type(model).__name__.lower(),
+        "sgenet_version": __version__,
+        "input": f"lr: N x {c} x 16 x W float32 in [0,1] (RGB, channels first; W >= 16, any batch N)",
+        "input_channels": str(c),
+        "channels": _channels_text(c),
+        "scale": "2",
+        "output": f"sr: N x {c} x 32 x 2W float32 in [0,1], the input's channels x2 (keep R, G, B)",
+        "precision": "fp32",
+        "opset": str(opset),
+    }
+    if with_text:
+        props["output"] += (f"; logits: N x T x {NUM_CLASSES} raw CTC scores, the guidance recognizer's "
+                            f"reading of the LR (T frames, growing with W; class 0 = blank, "
+                            f"1-{NUM_CLASSES - 1} = {ALPHABET}; greedy: argmax per frame, merge repeats, "
+                            f"drop blanks)")
+    if source is not None:
+        props.update(_source_metadata(source))
+    return props
+
+
+def write_metadata(path: str | os.PathLike, props: dict[str, str], doc: str | None = None) -> None:
+    """Set the ONNX file's ``metadata_props`` (and ``doc_string``) in place."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, props)
+    if doc is not None:
+        proto.doc_string = doc
+    onnx.save(proto, str(path))
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file (without loading its weights)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in proto.metadata_props}
+
+
+def _doc(props: dict[str, str]) -> str:
+    get = props.get
+    return (f"sgenet {get('sgenet_version', '?')}: scene-text super-resolution x{get('scale', '2')} "
+            f"({get('model', '?')}, {get('precision', 'fp32')}). Input {get('input')}; "
+            f"channels: {get('channels')}. Output {get('output')}.")
+
+
 def _atomic_target(out: Path) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -122,8 +210,13 @@ def _atomic_target(out: Path) -> str:
 
 
 def export_onnx(model: nn.Module, out: str | os.PathLike, opset: int = DEFAULT_OPSET,
-                with_text: bool = True, sample_width: int = 64) -> Path:
-    """Export ``model`` (eval mode, fp32, CPU) to ``out`` with dynamic batch and width axes."""
+                with_text: bool = True, sample_width: int = 64,
+                source: str | os.PathLike | None = None) -> Path:
+    """Export ``model`` (eval mode, fp32, CPU) to ``out`` with dynamic batch and width axes.
+
+    ``source``: the shipped name or weights file the model came from, recorded in the metadata
+    (with the weights' sha256 and construction config).
+    """
     out = Path(out)
     wrapper = ExportWrapper(export_copy(model), with_text).eval()
     in_channels = int(getattr(model, "in_channels", 4))
@@ -138,6 +231,8 @@ def export_onnx(model: nn.Module, out: str | os.PathLike, opset: int = DEFAULT_O
             warnings.simplefilter("ignore")  # tracer warnings about the shape checks skipped in export
             torch.onnx.export(wrapper, (example,), tmp, input_names=["lr"], output_names=names,
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
+        props = onnx_metadata(model, wrapper.with_text, source, opset)
+        write_metadata(tmp, props, _doc(props))
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -221,6 +316,11 @@ def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: st
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=QUANT_OPS,
                             nodes_to_exclude=_slow_int8_convs(pre))
+        props = read_metadata(fp32_path)
+        if props:  # the fp32 file's description, and how it was quantized
+            props["precision"] = f"int8 {mode}" + (f" (calibrated on {calib} synthetic crops)"
+                                                   if mode == "static" else "")
+            write_metadata(tmp, props, _doc(props))
         os.replace(tmp, out)
     finally:
         root.setLevel(level)
