@@ -10,7 +10,7 @@ DataLoader worker CPU is not included).
 
     python bench/bench_train.py                                   # SGENet default config, all variants
     python bench/bench_train.py --variants base,threads1,bf16 --steps 8
-    python bench/bench_train.py --config configs/textrec.yaml --task recognizer --variants base,batch32
+    python bench/bench_train.py --config textrec --task recognizer --variants base,batch32
     python bench/bench_train.py --data /path/to/lmdb              # instead of a temporary synthetic LMDB
 
 Missing recognizer weights named by the config (init / perception) are replaced by randomly
@@ -115,7 +115,7 @@ class Runner:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/sgenet.yaml")
+    parser.add_argument("--config", default="sgenet")
     parser.add_argument("--task", choices=("sr", "recognizer"), default=None,
                         help="default: from the config")
     parser.add_argument("--variants", default=DEFAULT, help=f"comma list of {', '.join(VARIANTS)}")

@@ -7,7 +7,7 @@ LMDB (or ``--data``), then reads the run's own ``metrics.csv``: the median of it
 rows (global batch over wall time of data + compute) after the first logging window, which holds
 start-up. Configs are measured one after another, so run it on an otherwise idle machine.
 
-    python bench/bench_train_ddp.py --procs 1 2 --steps 120                 # configs/sgenet.yaml
+    python bench/bench_train_ddp.py --procs 1 2 --steps 120                 # the sgenet recipe
     python bench/bench_train_ddp.py --procs 2 --variant loss.perception=0   # extra overrides
 """
 
@@ -48,7 +48,7 @@ def run(procs: int, args: argparse.Namespace, data: str, out: Path) -> tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/sgenet.yaml")
+    parser.add_argument("--config", default="sgenet")
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--log-every", type=int, default=20)

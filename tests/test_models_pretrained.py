@@ -45,6 +45,7 @@ def test_shipped_weights_load_and_say_how_they_were_made(name: str) -> None:
         assert entry["source"]["sha256"] and "converted" in entry["note"].lower()
         return
     assert (REPO / entry["train_config"]).is_file()
+    assert entry["train_config"].startswith("src/sgenet/configs/")  # a recipe that ships, found by name
     assert "sgenet train" in entry["command"]
     assert entry["trained"]["steps"] > 0 and entry["trained"]["wall_minutes"] > 0
 
@@ -111,8 +112,9 @@ def test_ship_tool_writes_a_loadable_manifest_entry(tmp_path: Path, monkeypatch:
     for module in (registry, tool):
         monkeypatch.setattr(module, "WEIGHTS_DIR", weights_dir)
         monkeypatch.setattr(module, "MANIFEST", weights_dir / "manifest.json")
-    tool.main([str(run / "final.safetensors"), "--run-dir", str(run), "--config", "configs/textrec.yaml",
+    tool.main([str(run / "final.safetensors"), "--run-dir", str(run), "--config", "textrec",
                "--command", "sgenet train-recognizer ...", "--wall-minutes", "2"])
     entry = json.loads((weights_dir / "manifest.json").read_text())["textrec"]
     assert entry["trained"]["samples_seen"] == 800 and entry["config"] == {"depth": 1}
+    assert entry["train_config"] == "src/sgenet/configs/textrec.yaml"  # a recipe name, recorded as its file
     assert state_dict_equal(create_model("textrec", pretrained=True), load_model(run / "final.safetensors"))

@@ -76,7 +76,7 @@ def test_init_weights_with_another_recognizer_keeps_the_rest(tmp_path):
 @pytest.mark.slow
 def test_v6_recipe_trains_with_frozen_guidance_and_text_loss(tmp_path):
     train = make_lmdb(tmp_path / "train", 8)
-    cfg = load_config("configs/sgenet_v6.yaml", [
+    cfg = load_config("sgenet_v6", [
         "model.kwargs={channels: 16, num_blocks: 1, up_channels: 16, residual: true, "
         "guide_recognizer: ppocr_v6_tiny, align: {heads: 2, ffn: 16, self_layers: 1, text_layers: 1, "
         "image_layers: 1}}",

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from sgenet.cli.main import main
-from sgenet.train.config import Config, dump_config, load_config
+from sgenet.train.config import Config, dump_config, list_recipes, load_config, resolve_config_path
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "sgenet" / "configs"
 
 
 def test_overrides_are_parsed_by_field_type():
@@ -98,3 +98,32 @@ def test_cli_reports_an_empty_dataset(tmp_path, capsys):
     assert code == 2
     assert "empty" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_recipes_resolve_by_name(tmp_path, monkeypatch):
+    assert {"sgenet", "sgenet_ft", "sgenet_v6", "textrec", "crnn", "tsrn"} <= set(list_recipes())
+    by_path = load_config(CONFIGS / "sgenet_ft.yaml")
+    assert load_config("sgenet_ft") == by_path == load_config("sgenet_ft.yaml")
+    monkeypatch.chdir(tmp_path)  # anywhere, not only in a checkout
+    assert load_config("sgenet_ft") == by_path
+    assert load_config("configs/sgenet_ft.yaml") == by_path  # the pre-0.2 location, as in older records
+    # a user's file (relative to the cwd) comes first; its base may name a shipped recipe
+    (tmp_path / "mine.yaml").write_text("base: sgenet_ft\noptim:\n  lr: 1.0e-5\n")
+    mine = load_config("mine.yaml")
+    assert mine.optim.lr == 1e-5 and mine.loss == by_path.loss and mine.model == by_path.model
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "sgenet_ft.yaml").write_text("optim:\n  lr: 3.0e-5\n")
+    assert load_config("configs/sgenet_ft.yaml").optim.lr == 3e-5
+    assert resolve_config_path("sgenet_ft").parent == CONFIGS
+
+
+@pytest.mark.parametrize("spec", ["sgenet_fx", "nope.yaml", "elsewhere/sgenet_ft.yaml"])
+def test_unknown_recipe_lists_the_shipped_ones(spec):
+    with pytest.raises(FileNotFoundError, match=r"recipes .*sgenet, sgenet_2h, .*sgenet_ft, .*textrec"):
+        load_config(spec)
+
+
+def test_train_cli_takes_a_recipe_name(tmp_path, capsys):
+    assert main(["train", "--config", "sgenet_fx", "--data", "synth:4", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "sgenet_fx" in err and "sgenet_ft" in err and "Traceback" not in err

@@ -1,7 +1,7 @@
 """Ship a trained model with the package: copy its weights into src/sgenet/weights and list them.
 
     python tools/ship_weights.py runs/sgenet/best.safetensors --run-dir runs/sgenet \
-        --config configs/sgenet.yaml --command "sgenet train --config ..."
+        --config sgenet --command "sgenet train --config ..."
 
 The manifest entry records the file, its sha256, the factory overrides (from the file's metadata),
 the committed config and exact command that trained it, and the run's steps, batch and samples seen,
@@ -20,6 +20,7 @@ from safetensors import safe_open
 
 from sgenet.atomic import atomic_write
 from sgenet.models.registry import MANIFEST, WEIGHTS_DIR, load_model, sha256_of
+from sgenet.train.config import CONFIGS_DIR, resolve_config_path
 
 
 def run_summary(run_dir: Path) -> dict:
@@ -35,11 +36,20 @@ def run_summary(run_dir: Path) -> dict:
             "wall_minutes": round(max(minutes), 1) if minutes else None}
 
 
+def recorded_config(spec: str) -> str:
+    """A shipped recipe (by name or any path to it) as its path in the checkout, else ``spec`` as given."""
+    path = resolve_config_path(spec)
+    if path.resolve().parent == CONFIGS_DIR.resolve():
+        return f"src/sgenet/configs/{path.name}"
+    return spec
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", type=Path, help="a .safetensors file written by the trainer")
     parser.add_argument("--run-dir", type=Path, required=True, help="the run folder that produced it")
-    parser.add_argument("--config", required=True, help="the committed config file it was trained with")
+    parser.add_argument("--config", required=True,
+                        help="the committed config it was trained with (a shipped recipe name or a file)")
     parser.add_argument("--command", required=True, help="the exact training command")
     parser.add_argument("--wall-minutes", type=float, default=None,
                         help="training wall time (default: the run's metrics.csv train_minutes)")
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         "file": target.name,
         "sha256": sha256_of(target),
         "config": json.loads(meta.get("config", "{}")),
-        "train_config": args.config,
+        "train_config": recorded_config(args.config),
         "command": args.command,
         "trained": trained,
         "note": args.note,

@@ -2,10 +2,10 @@
 
 Examples::
 
-    sgenet train-recognizer --config configs/textrec.yaml --data synth: --out runs/textrec
-    sgenet train --config configs/sgenet.yaml --data train.lmdb --val val.lmdb --out runs/sgenet \\
+    sgenet train-recognizer --config textrec --data synth: --out runs/textrec
+    sgenet train --config sgenet --data train.lmdb --val val.lmdb --out runs/sgenet \\
         optim.lr=5e-4 data.batch_size=64
-    torchrun --nproc_per_node=2 $(which sgenet) train --config configs/sgenet.yaml ...
+    torchrun --nproc_per_node=2 $(which sgenet) train --config sgenet ...
 
 Trailing ``KEY=VALUE`` arguments override config values (``section.field=value``).
 A RUN_DIR that already holds a checkpoint is resumed automatically.
@@ -26,22 +26,24 @@ COMMANDS = {
 
 EPILOG = {
     "train": """examples:
-  sgenet train --config configs/sgenet.yaml --data data/synth_train --val data/synth_val --out runs/sgenet
-  sgenet train --config configs/tsrn.yaml --data data/synth_train --out runs/tsrn optim.lr=5e-4
-  torchrun --nproc_per_node=2 $(which sgenet) train --config configs/sgenet.yaml --data ... --out ...
+  sgenet train --config sgenet --data data/synth_train --val data/synth_val --out runs/sgenet
+  sgenet train --config tsrn --data data/synth_train --out runs/tsrn optim.lr=5e-4
+  torchrun --nproc_per_node=2 $(which sgenet) train --config sgenet --data ... --out ...
 
 Outputs in RUN_DIR: config.yaml, git_commit.txt, metrics.csv, tb/, samples/, checkpoints/
 (step_*.pt, best.pt), final.safetensors (sgenet.load_model(path)).""",
     "train-recognizer": """examples:
-  sgenet train-recognizer --config configs/textrec.yaml --data data/synth_train \\
+  sgenet train-recognizer --config textrec --data data/synth_train \\
       --data ../shared/data/real/iiit5k_train@4 --val data/synth_val --out runs/textrec
-  sgenet train-recognizer --config configs/crnn.yaml --data data/synth_train --val data/synth_val \\
+  sgenet train-recognizer --config crnn --data data/synth_train --val data/synth_val \\
       --out runs/crnn""",
 }
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="YAML config (see configs/); defaults otherwise")
+    parser.add_argument("--config", type=Path, metavar="NAME|FILE",
+                        help="a recipe shipped in sgenet/configs, by name (sgenet, sgenet_ft, textrec, ...), "
+                             "or a YAML file; defaults otherwise")
     parser.add_argument("--data", action="append", metavar="PATH",
                         help="training source, repeatable and mixable: LMDB folder, image folder with "
                              "labels.tsv (LR made by degradation), or synth:[N] (rendered on the fly); "

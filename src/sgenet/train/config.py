@@ -1,8 +1,10 @@
 """Typed training configuration: dataclasses loaded from YAML, with dotted command-line overrides.
 
 A config file is a nested mapping whose sections mirror :class:`Config` (``model``, ``data``,
-``optim``, ``loss``, ``run``). A file may name a ``base`` file (relative to itself) whose values it
-overrides. Overrides on the command line look like ``optim.lr=5e-4 data.batch_size=64``; values are
+``optim``, ``loss``, ``run``). A file may name a ``base`` file (relative to itself, or a recipe name)
+whose values it overrides. The recipes ship in the package (``sgenet/configs/NAME.yaml``) and are found
+by name: ``load_config("sgenet_ft")``, ``sgenet train --config sgenet_ft``. Overrides on the command
+line look like ``optim.lr=5e-4 data.batch_size=64``; values are
 parsed by the field's type, and an unknown key is an error that lists the valid ones.
 """
 
@@ -281,10 +283,34 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"  # the recipes shipped in the package
+
+
+def list_recipes() -> list[str]:
+    """Names of the training recipes shipped in ``sgenet/configs`` (``sgenet``, ``sgenet_ft``, ...)."""
+    return sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
+
+
+def resolve_config_path(spec: str | Path, relative_to: Path | None = None) -> Path:
+    """The YAML file of a config: a path (relative to ``relative_to`` if given), else a shipped recipe
+    by name (``sgenet_ft`` or ``sgenet_ft.yaml``; also the pre-0.2 ``configs/sgenet_ft.yaml`` of a
+    checkout, when no such file exists). Unknown: ``FileNotFoundError`` listing the recipes."""
+    spec = Path(spec)
+    path = relative_to / spec if relative_to is not None else spec
+    if path.is_file():
+        return path
+    parts = spec.parts
+    if len(parts) == 1 or (len(parts) == 2 and parts[0] == "configs"):
+        stem = spec.name[:-len(spec.suffix)] if spec.suffix in (".yaml", ".yml") else spec.name
+        if (CONFIGS_DIR / f"{stem}.yaml").is_file():
+            return CONFIGS_DIR / f"{stem}.yaml"
+    what = "no shipped recipe or config file named" if len(parts) == 1 else "config file not found:"
+    raise FileNotFoundError(f"{what} {path}; the shipped recipes (by name, e.g. --config sgenet_ft): "
+                            f"{', '.join(list_recipes())}")
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+    path = resolve_config_path(path).resolve()
     if path in seen:
         raise ValueError(f"config {path}: 'base' files form a cycle")
     data = yaml.safe_load(path.read_text()) or {}
@@ -292,7 +318,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ValueError(f"config {path}: expected a mapping at the top level")
     base = data.pop("base", None)
     if base:
-        data = _deep_merge(_read_yaml(path.parent / base, (*seen, path)), data)
+        data = _deep_merge(_read_yaml(resolve_config_path(base, path.parent), (*seen, path)), data)
     return data
 
 
@@ -328,7 +354,8 @@ def build_config(values: dict[str, Any]) -> Config:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 defaults: dict[str, Any] | None = None) -> Config:
-    """Read a YAML file (if any), apply dotted overrides, and return a validated :class:`Config`."""
+    """Read a YAML file or shipped recipe (if any; ``path`` may be a recipe name such as ``sgenet_ft``),
+    apply dotted overrides, and return a validated :class:`Config`."""
     values = _deep_merge({}, defaults or {})
     if path is not None:
         values = _deep_merge(values, _read_yaml(Path(path)))
