@@ -2,20 +2,37 @@
 
 SGENet's guidance recognizer starts from pretrained weights (``model.init_recognizer``: ``ppocr_v6_tiny``
 or a trained textrec) and is fine-tuned at ``optim.recognizer_lr`` (0 = frozen). With ``model.init_weights``
-too, the rest of the model starts from that file (its own recognizer, if any, is replaced). The text-focused
+too, the rest of the model starts from that file (see below for its recognizer). The text-focused
 loss and the validation reader use a *frozen* recognizer (``loss.perception_recognizer``/``run.val_reader``).
+
+``model.init_weights`` (a ``save_weights`` file or the name of shipped weights, e.g. ``sgenet``) also
+brings the construction arguments the weights were made with (the file's metadata ``config``, or the
+manifest's): they are merged under ``model.kwargs``, so fine-tuning builds exactly that architecture
+(e.g. ``residual=True``) unless a kwarg says otherwise, and the run's weights record it. The file's
+guidance recognizer is kept unless ``model.kwargs.guide_recognizer`` asks for another kind, which
+``model.init_recognizer`` then fills.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from sgenet import distributed as sdist
-from sgenet.models.registry import create_model, is_pretrained_available, load_model, load_weights
+from sgenet.models.registry import (
+    MANIFEST,
+    WEIGHTS_DIR,
+    _check_config,
+    create_model,
+    is_pretrained_available,
+    load_model,
+    load_weights,
+    read_safetensors_header,
+)
 from sgenet.train.losses import SRLoss, TextPerceptionLoss, as_rgb01
 from sgenet.train.recognizer_trainer import upsample_lr, word_matches
 from sgenet.train.trainer import Trainer
@@ -60,6 +77,43 @@ def load_except_recognizer(model: nn.Module, path: str) -> None:
     model.load_state_dict(state, strict=False)
 
 
+# construction arguments of the guidance recognizer: not inherited when model.init_recognizer replaces it
+RECOGNIZER_KWARGS = ("guide_recognizer", "recognizer")
+
+
+class WeightsSource(NamedTuple):
+    """What ``model.init_weights`` names: the file, its sha256 to check (shipped weights), the registry
+    model it holds and the construction arguments it was made with."""
+
+    path: Path
+    sha256: str | None
+    model: str
+    config: dict[str, Any]
+
+
+def weights_source(spec: str) -> WeightsSource:
+    """``model.init_weights``: a ``save_weights`` safetensors file (its metadata) or the name of shipped
+    weights (the manifest entry)."""
+    path = Path(spec)
+    if path.is_file() or path.suffix == ".safetensors":
+        _, meta = read_safetensors_header(path)  # FileNotFoundError / ValueError naming the file
+        try:
+            config = json.loads(meta.get("config", "{}"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"model.init_weights={spec}: unreadable model config in its metadata "
+                             f"({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"model.init_weights={spec}: the model config in its metadata is not a mapping")
+        _check_config(config, f"model.init_weights={spec}: config")
+        return WeightsSource(path, None, meta.get("model", ""), config)
+    if is_pretrained_available(spec):
+        entry = json.loads(MANIFEST.read_text())[spec]
+        config = dict(entry.get("config", {}))
+        return WeightsSource(WEIGHTS_DIR / entry["file"], entry["sha256"], spec, config)
+    raise FileNotFoundError(f"model.init_weights: weights file not found (nor a model with shipped weights): "
+                            f"{spec}")
+
+
 def _is_weights(spec: str) -> bool:
     """A safetensors file, or the name of a model whose weights ship with the package."""
     return Path(spec).is_file() or is_pretrained_available(spec)
@@ -90,16 +144,32 @@ class SRTrainer(Trainer):
         self._last_batch: dict[str, Any] | None = None
 
     def build_model(self) -> nn.Module:
-        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
-        if not hasattr(model, "forward_train"):
-            raise ValueError(f"model {self.cfg.model.name!r} is not an SR model (no forward_train); "
-                             "recognizers train with `sgenet train-recognizer`")
         mc = self.cfg.model
-        if mc.init_weights and mc.init_recognizer:  # the model from a file, its recognizer from another
-            load_except_recognizer(model, mc.init_weights)
+        source = weights_source(mc.init_weights) if mc.init_weights else None
+        replace_recognizer = bool(mc.init_recognizer)
+        if source is not None and source.model == mc.name:
+            # Build the architecture the weights were made with, under the explicit kwargs, and record it
+            # in cfg (config.yaml, the run's safetensors). Their guidance recognizer is replaced by
+            # init_recognizer only if the kwargs ask for another kind (e.g. ppocr_v6_tiny guiding a
+            # textrec-guided file); otherwise the whole file loads and init_recognizer is not used.
+            file_kind = source.config.get("guide_recognizer")
+            asked = mc.kwargs.get("guide_recognizer", file_kind)
+            replace_recognizer = replace_recognizer and asked != file_kind
+            inherited = {k: v for k, v in source.config.items()
+                         if not (replace_recognizer and k in RECOGNIZER_KWARGS)}
+            mc.kwargs = {**inherited, **mc.kwargs}
+            if mc.init_recognizer and not replace_recognizer and self.is_main:
+                print(f"model.init_weights={mc.init_weights}: its guidance recognizer is kept "
+                      f"(model.init_recognizer={mc.init_recognizer} not used)", flush=True)
+        model = create_model(mc.name, **mc.kwargs)
+        if not hasattr(model, "forward_train"):
+            raise ValueError(f"model {mc.name!r} is not an SR model (no forward_train); "
+                             "recognizers train with `sgenet train-recognizer`")
+        if source is not None and replace_recognizer:  # the model from a file, its recognizer from another
+            load_except_recognizer(model, str(source.path))
             init_recognizer(model, mc.init_recognizer)
-        elif mc.init_weights:
-            load_weights(model, mc.init_weights)
+        elif source is not None:
+            load_weights(model, source.path, sha256=source.sha256)
         elif mc.init_recognizer:
             init_recognizer(model, mc.init_recognizer)
         recognizer = getattr(model, "recognizer", None)
