@@ -1,8 +1,12 @@
-"""``sgenet upscale``: super-resolve word crops (files, folders, .txt lists) x2 into an output folder.
+"""``sgenet upscale``: super-resolve word crops (files, folders, .txt lists) into an output folder.
 
-Any size and aspect: a crop is resized to height 16 (aspect kept, width >= 16), super-resolved, and
-the 32 x 2W result resized to exactly twice the input size. Crops wider than --max-width at height
-16 (long text lines) are cut into overlapping windows blended without seams. Transparency is kept:
+Any size and aspect; every output is exactly --outscale (default 2) times the input size. A crop at
+most --sr-max-height pixels high (default 16, the model's LR height) is resized to height 16 (aspect
+kept, width >= 16), super-resolved, and the 32 x 2W result resized to the output size; a taller
+crop (a large word, a whole photo) already has more detail than the model's input, so it is resized
+with plain bicubic instead of being squashed to 16 px (measured policy: docs/read.md). Crops wider
+than --max-width at height 16 (long text lines) are cut into overlapping windows blended without
+seams. Transparency is kept:
 the model sees the crop over white and the alpha channel is upscaled bicubic and re-attached.
 Each output keeps the input's path relative to its folder (``--suffix``/``--ext`` change the name;
 PNG by default) and is written atomically; existing outputs are kept unless ``--overwrite``, and an
@@ -42,6 +46,9 @@ from sgenet.deploy.io import (
 )
 from sgenet.deploy.sheet import MAX_ROWS, SheetRow, comparison_sheet
 
+# the same bounds as sgenet.deploy.predictor (not imported here: it imports torch)
+MIN_OUTSCALE, MAX_OUTSCALE = 0.25, 8.0
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -52,6 +59,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     p.add_argument("-m", "--model", default="sgenet",
                    help="registry name (shipped weights), .safetensors from `sgenet train`, or .onnx file")
+    p.add_argument("-s", "--outscale", type=_outscale, default=2.0,
+                   help=f"final output scale ({MIN_OUTSCALE:g} ... {MAX_OUTSCALE:g}), like Real-ESRGAN's")
+    p.add_argument("--sr-max-height", type=int_range(0, 100000), default=tiling.LR_HEIGHT,
+                   help="crops at most this high are super-resolved; taller ones are resized bicubic")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="onnx: ONNX Runtime (the model is exported to a cache file unless --onnx is given)")
@@ -71,6 +82,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _outscale(text: str) -> float:
+    """An argparse ``type``: a finite scale in ``[MIN_OUTSCALE, MAX_OUTSCALE]``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not MIN_OUTSCALE <= value <= MAX_OUTSCALE:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be in [{MIN_OUTSCALE:g}, {MAX_OUTSCALE:g}], got {text}")
+    return value
 
 
 def print_loud_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -96,7 +118,7 @@ def _make_upscaler(args: argparse.Namespace):
         warnings.simplefilter("always", UntrainedModelWarning)
         up = Upscaler(args.model, device=args.device, backend=args.backend, batch_size=args.batch_size,
                       onnx_path=args.onnx, precision=args.precision, max_width=args.max_width,
-                      threads=args.threads)
+                      threads=args.threads, outscale=args.outscale, sr_max_height=args.sr_max_height)
     print_loud_warnings(caught)
     return up
 
