@@ -1,4 +1,4 @@
-"""``upscale`` never makes an image worse: the scale policy (tall crops bicubic), ``--outscale``, thin crops."""
+"""``upscale`` never makes an image worse: scale policy (tall crops bicubic), ``--outscale``, thin crops."""
 
 from __future__ import annotations
 

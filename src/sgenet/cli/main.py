@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "train-recognizer": "sgenet.cli.train",
     "eval": "sgenet.cli.evaluate",
     "upscale": "sgenet.cli.upscale",
+    "read": "sgenet.cli.read",
     "export": "sgenet.cli.export",
 }
 
@@ -35,6 +36,7 @@ SUMMARIES = {
     "train-recognizer": "train a CTC recognizer (textrec guidance or crnn evaluator) on text crops",
     "eval": "evaluate SR models: accuracy by recognizer, PSNR/SSIM, efficiency",
     "upscale": "super-resolve word crops x2 (files, folders or .txt lists)",
+    "read": "read the text in photos: detect, super-resolve the small words, recognise (JSON + picture)",
     "export": "export an SR model to ONNX (fp32 or int8)",
 }
 

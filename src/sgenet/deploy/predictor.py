@@ -17,8 +17,8 @@ holds more detail than the model's input: squashing it to 16 px and back loses d
 resized with plain bicubic instead (``UpscaleResult.method == "bicubic"``). Measured on rendered
 words (6 words at each height, table in ``docs/read.md``): squash-to-16 + SR loses 5 to 23 dB PSNR
 against bicubic on clean crops 20-75 px high and gains at most 0.3 dB on blurred JPEG crops (20 px);
-the model run on 16-px strips at native resolution loses 3.5 to 19 dB on the clean crops. The model still runs on every crop
-(at height 16, cheap) so that ``return_text`` reads every crop.
+the model run on 16-px strips at native resolution loses 3.5 to 19 dB on the clean crops. The
+model still runs on every crop (at height 16, cheap) so that ``return_text`` reads every crop.
 With ``return_text=True`` each result also carries what the model's guidance recognizer reads in
 the LR crop (``None`` for models without one, e.g. ``bicubic``).
 """

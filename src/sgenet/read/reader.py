@@ -1,0 +1,173 @@
+"""``Reader``: the words in a photo, each with its quadrilateral, text and confidence.
+
+>>> from sgenet import Reader                       # doctest: +SKIP
+>>> for word in Reader()("street.jpg"):             # doctest: +SKIP
+...     print(word.text, word.confidence, word.sr_used)
+
+1. **Detection and word boxes**: RapidOCR (``rapidocr`` wheel, ``pip install 'sgenet[eval]'``) with
+   its PP-OCR detector and its own DB post-processing; the text lines it finds are read once by
+   RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
+   is kept as one box.
+2. **Crops**: each word's quadrilateral, grown by ``pad`` x its height at both ends, is rectified with a
+   perspective transform.
+3. **Super-resolution of the small words**: a crop less than ``sr_below`` pixels high (default 24) is
+   resized to height 16 and super-resolved x2 by the sgenet model (:class:`~sgenet.Upscaler`).
+4. **Recognition** of every crop with PP-OCRv6-small (``ppocr6``, ONNX Runtime), and the
+   **SR-never-hurts gate**: a small word is read in the plain crop and in the super-resolved crop and
+   the more confident reading is kept (``sr_used`` says which).
+5. Words read with a confidence below ``min_confidence`` (default 0.5, RapidOCR's ``text_score``) or
+   with no visible character are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sgenet.deploy.io import ImageSource, load_image
+from sgenet.read.geometry import as_quad, crop_quad, pad_quad, point_in_quad, quad_size
+from sgenet.read.recognize import ConfidentRecognizer
+
+SR_BELOW = 24.0
+MIN_CONFIDENCE = 0.5
+PAD = 0.15
+LR_HEIGHT = 16
+
+
+@dataclass
+class Word:
+    quad: list[list[float]]  # 4 points (x, y), clockwise from the top-left, in image pixels
+    text: str
+    confidence: float  # mean character probability of the kept reading, 0 ... 1
+    sr_used: bool  # the super-resolved crop gave the kept reading
+    plain: tuple[str, float] | None = field(default=None, repr=False)  # (text, confidence) without SR
+
+    def to_dict(self) -> dict:
+        return {"quad": [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad],
+                "text": self.text, "confidence": round(self.confidence, 4), "sr_used": self.sr_used}
+
+
+def make_detector(threads: int | None = None, text_score: float = 0.0):
+    """A RapidOCR engine (PP-OCR detector and recognizer of the installed ``rapidocr`` wheel, no angle
+    classifier, nothing logged below errors); ``text_score`` is its line-confidence filter."""
+    try:
+        from rapidocr import RapidOCR
+    except ImportError as exc:
+        raise ImportError(f"sgenet read needs rapidocr (pip install 'sgenet[eval]'): {exc}") from exc
+    params = {"Global.log_level": "error", "Global.text_score": float(text_score), "Global.use_cls": False}
+    if threads:
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
+        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+    return RapidOCR(params=params)
+
+
+def line_words(result) -> list[tuple[np.ndarray, str, float]]:
+    """``(quad, text, score)`` per word of a RapidOCR result with word boxes; a line none of whose
+    words lies inside it (no word boxes for it) is kept whole."""
+    if getattr(result, "boxes", None) is None or getattr(result, "txts", None) is None:
+        return []
+    words: list[tuple[np.ndarray, str, float]] = []
+    for line in result.word_results or ():
+        for item in line if isinstance(line, tuple | list) else ():
+            if (isinstance(item, tuple | list) and len(item) == 3 and isinstance(item[0], str)
+                    and item[2] is not None and item[0].strip()):
+                words.append((as_quad(item[2]), item[0], float(item[1])))
+    for box, text, score in zip(result.boxes, result.txts, result.scores):
+        if text.strip() and not any(point_in_quad(q.mean(axis=0), box) for q, _, _ in words):
+            words.append((as_quad(box), text, float(score)))
+    return words
+
+
+def to_rgb_array(image: ImageSource) -> np.ndarray:
+    """RGB uint8 ``H x W x 3`` of a path, PIL image or array (transparency over white, first frame)."""
+    rgb, _ = load_image(image)
+    return np.asarray(rgb.convert("RGB"), dtype=np.uint8)
+
+
+class Reader:
+    """Detect, super-resolve the small words, read: ``reader(image) -> list[Word]``.
+
+    Args:
+        sr_model: SR model for the small words (registry name, ``.safetensors``, ``.onnx`` or module).
+        sr: ``False``: no super-resolution (every word read in its plain crop).
+        sr_below: words less than this high (pixels) are also read super-resolved.
+        min_confidence: words read less confidently are dropped.
+        device: for the SR model (``auto``, ``cpu``, ``cuda``, ...); detection and recognition run
+            on ONNX Runtime's CPU provider.
+        threads: ONNX Runtime (and torch) CPU threads (``None``: their defaults).
+        recognizer: PP-OCR engine of :mod:`sgenet.eval.ppocr` (``ppocr6`` or ``ppocr``).
+        upscaler: an :class:`~sgenet.Upscaler` to use instead of building one from ``sr_model``.
+    """
+
+    def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
+                 min_confidence: float = MIN_CONFIDENCE, device: str = "auto", threads: int | None = None,
+                 recognizer: str = "ppocr6", pad: float = PAD, upscaler=None) -> None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        if sr_below < 0:
+            raise ValueError(f"sr_below must be >= 0, got {sr_below}")
+        self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
+        self.detector = make_detector(threads)
+        self.recognizer = ConfidentRecognizer(recognizer, threads=threads)
+        self.upscaler = None
+        if sr:
+            if upscaler is None:
+                from sgenet.deploy.predictor import Upscaler
+
+                if threads:
+                    import torch
+
+                    torch.set_num_threads(threads)
+                upscaler = Upscaler(sr_model, device=device, sr_max_height=LR_HEIGHT)
+            self.upscaler = upscaler
+
+    def __call__(self, image: ImageSource) -> list[Word]:
+        """The words in ``image`` (a path, PIL image or RGB array)."""
+        return self.read_array(to_rgb_array(image))
+
+    def super_resolve(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """RGB crops -> their x2 super-resolution at the model's size (32 px high)."""
+        loaded = []
+        for crop in crops:
+            h, w = crop.shape[:2]
+            size = (max(LR_HEIGHT, round(w * LR_HEIGHT / h)), LR_HEIGHT)
+            loaded.append((Image.fromarray(crop).resize(size, Image.BICUBIC), None))
+        return [np.asarray(r.image.convert("RGB")) for r in self.upscaler.upscale_loaded(loaded)]
+
+    def read_array(self, rgb: np.ndarray) -> list[Word]:
+        """The words in an RGB uint8 ``H x W x 3`` array."""
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        boxes = [(q, t) for q, t, _ in line_words(self.detector(bgr, return_word_box=True))]
+        quads, crops = [], []
+        for quad, _ in boxes:
+            if min(quad_size(quad)) < 2:
+                continue
+            quads.append(quad)
+            crops.append(crop_quad(rgb, pad_quad(quad, self.pad)))
+        if not crops:
+            return []
+        plain = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
+        small = [i for i, q in enumerate(quads) if quad_size(q)[1] < self.sr_below]
+        sr: dict[int, tuple[str, float]] = {}
+        if self.upscaler is not None and small:
+            up = self.super_resolve([crops[i] for i in small])
+            readings = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in up])
+            sr = dict(zip(small, readings))
+        words = []
+        for i, quad in enumerate(quads):
+            text, conf = plain[i]
+            use_sr = i in sr and sr[i][1] > conf  # the gate: SR only when it reads more confidently
+            if use_sr:
+                text, conf = sr[i]
+            text = text.strip()
+            if text and conf >= self.min_confidence:
+                words.append(Word(quad.tolist(), text, conf, use_sr, plain[i]))
+        return words
+
+
+def read_files(reader: Reader, paths: list[str | Path]) -> dict[str, list[Word]]:
+    """``{path: words}`` for several files (no error handling: see ``sgenet read``)."""
+    return {str(p): reader(p) for p in paths}

@@ -1,0 +1,98 @@
+"""``sgenet read`` / ``sgenet.Reader``: detect, super-resolve the small words, read, gate; JSON + picture."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rapidocr")
+pytest.importorskip("onnxruntime")
+
+from sgenet.cli.main import main  # noqa: E402
+from sgenet.read.geometry import crop_quad, pad_quad, quad_size  # noqa: E402
+from sgenet.read.scene import render_scene  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return render_scene(seed=2)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from sgenet import Reader
+
+    return Reader(threads=1, device="cpu")
+
+
+def test_reader_reads_a_rendered_scene(reader, scene):
+    image, truth = scene
+    words = reader(image)
+    texts = {w.text.upper() for w in words}
+    assert {"COFFEE", "BAKERY", "OPEN", "PARKING"} <= texts
+    for w in words:
+        assert np.asarray(w.quad).shape == (4, 2) and 0.5 <= w.confidence <= 1
+        assert isinstance(w.sr_used, bool)
+        assert set(w.to_dict()) == {"quad", "text", "confidence", "sr_used"}
+    # the small words (< 24 px) were offered to the SR model; the big ones never are
+    assert any(quad_size(np.asarray(w.quad))[1] < 24 for w in words)
+    assert not any(w.sr_used for w in words if quad_size(np.asarray(w.quad))[1] >= 24)
+    assert reader(np.asarray(image)) == words  # arrays and PIL images alike
+
+
+class FavourTall:
+    """Fake recognizer: confident on tall crops (the 32-px SR output), unsure on others."""
+
+    def __init__(self, sr_wins: bool) -> None:
+        self.sr_wins = sr_wins
+
+    def read_bgr(self, crops):
+        out = []
+        for c in crops:
+            is_sr = c.shape[0] == 32
+            out.append(("sr" if is_sr else "plain", 0.9 if is_sr == self.sr_wins else 0.6))
+        return out
+
+
+def test_the_gate_keeps_the_more_confident_reading(reader, scene, monkeypatch):
+    image = scene[0]
+    monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
+    words = reader(image)
+    small = [w for w in words if quad_size(np.asarray(w.quad))[1] < reader.sr_below]
+    assert small and all(w.sr_used and w.text == "sr" and w.confidence == 0.9 for w in small)
+    assert all(w.text == "plain" and not w.sr_used for w in words if w not in small)
+    monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=False))
+    assert not any(w.sr_used for w in reader(image))  # SR never replaces a more confident reading
+    monkeypatch.setattr(reader, "upscaler", None)  # Reader(sr=False)
+    monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
+    assert {w.text for w in reader(image)} == {"plain"}
+
+
+def test_perspective_crops_are_rectified():
+    img = np.zeros((60, 100, 3), np.uint8)
+    img[20:40, 10:90] = 255
+    crop = crop_quad(img, np.array([[10, 20], [90, 20], [90, 40], [10, 40]], np.float32))
+    assert crop.shape == (20, 80, 3) and crop.mean() > 250
+    grown = pad_quad(np.array([[10, 20], [90, 20], [90, 40], [10, 40]]), along=0.5)
+    assert np.allclose(grown[0], [0, 20]) and np.allclose(grown[2], [100, 40])
+
+
+def test_read_cli_writes_json_and_picture_and_skips_a_bad_file(tmp_path, scene, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scene[0].save(folder / "scene.png")
+    (folder / "broken.png").write_bytes(b"not an image at all")
+    args = ["read", str(folder), "-o", str(tmp_path / "out"), "--print-text", "--threads", "1",
+            "--device", "cpu", "-q"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert "broken.png" in err and "1 failed" in err and len(err.strip().splitlines()) == 2
+    assert out.startswith("scene.png\t") and "COFFEE" in out.upper()
+    words = json.loads((tmp_path / "out" / "scene.json").read_text())
+    assert words and set(words[0]) == {"quad", "text", "confidence", "sr_used"}
+    assert (tmp_path / "out" / "scene_read.png").is_file()
+    assert not (tmp_path / "out" / "broken.json").exists()
+    # a second run keeps the outputs (and still prints the text)
+    assert main(args) == 1 and "COFFEE" in capsys.readouterr().out.upper()
