@@ -18,6 +18,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/sgenet upscale examples -o outputs --sheet outputs/sheet.png --print-text
+	# a whole scene: detect, super-resolve the small words, read with PP-OCRv6 (outputs/read/scene.json, scene_read.png)
+	$(BIN)/sgenet read examples/scene.png -o outputs/read --overwrite --print-text
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

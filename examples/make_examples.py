@@ -3,7 +3,9 @@
 Words are rendered by the project's synthetic engine (:mod:`sgenet.data`, fonts from the
 ``pretix-fontpack-free`` package only, so the result does not depend on system fonts) and degraded:
 the 64x16 crops with the training degradation (``medium`` level), the other sizes with a simple
-blur + bicubic downsampling + JPEG chain at their own size. Run: ``python examples/make_examples.py``.
+blur + bicubic downsampling + JPEG chain at their own size. ``scene.png`` is a small photo-like
+scene (signs with words 7 to 40 px high on a textured background, :mod:`sgenet.read.scene`) for
+``sgenet read``. Run: ``python examples/make_examples.py``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def main(out_dir: Path | None = None) -> None:
         lr = degrade(hr, "medium", rng) if size == (64, 16) else _simple_degrade(hr, size, rng)
         lr.save(out_dir / name, optimize=True)
         print(f"{out_dir / name}: {label!r} {lr.size[0]}x{lr.size[1]}")
+    from sgenet.read.scene import render_scene
+
+    scene, truth = render_scene(seed=2)
+    scene.save(out_dir / "scene.png", optimize=True)
+    print(f"{out_dir / 'scene.png'}: {' '.join(text for text, _ in truth)} {scene.size[0]}x{scene.size[1]}")
 
 
 if __name__ == "__main__":
