@@ -1,0 +1,127 @@
+"""End-to-end text reading on ICDAR 2015 scenes: RapidOCR alone vs ``sgenet read`` without / with SR.
+
+The standard end-to-end protocol (generic, no lexicon; IoU >= 0.5; case-insensitive letters and
+digits; ``###`` don't-care; :mod:`sgenet.read.metric`) on the 500 test scenes of
+``../shared/data/real/ic15_e2e_test`` (``images/img_N.jpg``, ``gts/gt_img_N.txt``), at native
+resolution and with the images downscaled (OpenCV INTER_AREA, ground truth scaled alike) by 2 and 3,
+a low-resolution camera. Systems, all reporting words:
+
+* ``rapidocr``: RapidOCR 3.10 alone (PP-OCRv6 detector and recognizer, its default settings, angle
+  classifier included), lines split with its word boxes (``return_word_box``);
+* ``read-nosr``: ``sgenet read --no-sr`` (RapidOCR's detector and word boxes, every word re-read in
+  its perspective crop by PP-OCRv6);
+* ``read-sr``: ``sgenet read`` (the same, plus SR of the words under 24 px and the gate).
+
+Precision, recall, F and seconds per image (detection included; models loaded before timing).
+
+    OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python bench/e2e_ic15.py --limit 20 --scales 1 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sgenet.read.metric import Counts, load_ic15_gt, match_image
+
+SYSTEMS = ("rapidocr", "read-nosr", "read-sr")
+
+
+def image_list(data: Path, limit: int | None) -> list[tuple[Path, Path]]:
+    images = sorted((data / "images").glob("img_*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
+    pairs = [(p, data / "gts" / f"gt_{p.stem}.txt") for p in images]
+    return pairs[:limit] if limit else pairs
+
+
+def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    if factor == 1:
+        return bgr
+    h, w = bgr.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def make_systems(names: list[str], threads: int, device: str) -> dict:
+    """``{name: callable(bgr) -> [(quad, text)]}``."""
+    from rapidocr import RapidOCR
+
+    from sgenet.read.reader import Reader, line_words
+
+    systems = {}
+    if "rapidocr" in names:
+        engine = RapidOCR(params={"Global.log_level": "error",
+                                  "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                                  "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+        def rapid(bgr):
+            return [(q, t) for q, t, _ in line_words(engine(bgr, return_word_box=True))]
+        systems["rapidocr"] = rapid
+    readers = {}
+    if "read-nosr" in names:
+        readers["read-nosr"] = Reader(sr=False, threads=threads, device=device)
+    if "read-sr" in names:
+        readers["read-sr"] = Reader(threads=threads, device=device)
+    def reading(reader):
+        def run(bgr):
+            words = reader.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+            return [(np.asarray(w.quad), w.text) for w in words]
+        return run
+
+    for name, reader in readers.items():
+        systems[name] = reading(reader)
+    return {n: systems[n] for n in names}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = Path(__file__).resolve().parents[1]
+    ap.add_argument("--data", type=Path, default=root.parent / "shared" / "data" / "real" / "ic15_e2e_test")
+    ap.add_argument("--scales", type=float, nargs="+", default=[1, 2, 3], help="downscale factors")
+    ap.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="device of the SR model")
+    ap.add_argument("--json", type=Path, help="write the table as JSON too")
+    args = ap.parse_args()
+
+    import cv2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    pairs = image_list(args.data, args.limit)
+    if not pairs:
+        raise SystemExit(f"no images in {args.data / 'images'}")
+    systems = make_systems(args.systems, args.threads, args.device)
+    rows = []
+    print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
+    print(f"{'scale':>5}  {'system':<10} {'P':>6} {'R':>6} {'F':>6} {'s/img':>6} {'words':>6} {'gt':>5}")
+    for scale in args.scales:
+        for name, system in systems.items():
+            total, seconds = Counts(), 0.0
+            for image_path, gt_path in pairs:
+                bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
+                gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
+                start = time.perf_counter()
+                words = system(bgr)
+                seconds += time.perf_counter() - start
+                total += match_image(gt, words)
+            p, r, f = total.scores()
+            row = {"scale": scale, "system": name, "precision": p, "recall": r, "f": f,
+                   "s_per_image": seconds / len(pairs), "detections": total.detections,
+                   "correct": total.correct, "ground_truth": total.ground_truth, "images": len(pairs)}
+            rows.append(row)
+            print(f"{scale:>4g}x  {name:<10} {p:6.3f} {r:6.3f} {f:6.3f} {row['s_per_image']:6.2f} "
+                  f"{total.detections:>6} {total.ground_truth:>5}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The ICDAR 2015 end-to-end protocol on hand-made boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("shapely")
+
+from sgenet.read.metric import Counts, iou, load_ic15_gt, match_image, normalize  # noqa: E402
+
+
+def box(x0, y0, x1, y1):
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
+
+
+def test_normalize_and_iou():
+    assert normalize("Areas.") == "areas" and normalize("24/7!") == "247" and normalize("-") == ""
+    assert iou(box(0, 0, 10, 10), box(0, 0, 10, 10)) == pytest.approx(1)
+    assert iou(box(0, 0, 10, 10), box(5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert iou(box(0, 0, 10, 10), box(20, 20, 30, 30)) == 0
+
+
+def test_matching_counts():
+    gt = [(box(0, 0, 100, 20), "Hello"), (box(120, 0, 200, 20), "World"), (box(0, 50, 50, 70), "###"),
+          (box(300, 0, 320, 20), "&")]
+    det = [(box(2, 1, 98, 21), "HELLO!"),      # right (case and punctuation ignored)
+           (box(122, 0, 200, 22), "Wor1d"),    # matched, wrong text
+           (box(0, 50, 48, 70), "blur"),       # inside don't-care: ignored
+           (box(300, 0, 320, 20), "and"),      # on a don't-care "&": ignored
+           (box(400, 0, 450, 20), "ghost"),    # no ground truth: false positive
+           (box(500, 0, 550, 20), "..."),      # no letters or digits: dropped
+           (box(0, 0, 40, 20), "Hel")]         # IoU 0.4 < 0.5: unmatched
+    c = match_image(gt, det)
+    assert (c.correct, c.detections, c.ground_truth) == (1, 4, 2)
+    p, r, f = c.scores()
+    assert (p, r) == (0.25, 0.5) and f == pytest.approx(2 * 0.25 * 0.5 / 0.75)
+
+
+def test_one_to_one_by_best_iou():
+    gt = [(box(0, 0, 100, 20), "stop")]
+    det = [(box(10, 0, 100, 20), "stop"), (box(0, 0, 100, 20), "stop")]  # the better box wins, once
+    assert match_image(gt, det) == Counts(1, 2, 1)
+    total = Counts()
+    total += match_image(gt, det)
+    total += match_image([], [])
+    assert total.scores()[1] == 1.0 and Counts().scores() == (0.0, 0.0, 0.0)
+
+
+def test_ground_truth_file(tmp_path):
+    path = tmp_path / "gt_img_1.txt"
+    path.write_bytes("\ufeff377,117,463,117,465,130,378,130,Genaxis Theatre\n1,2,3,2,3,4,1,4,a,b\n".encode())
+    (q1, t1), (q2, t2) = load_ic15_gt(path)
+    assert t1 == "Genaxis Theatre" and q1.shape == (4, 2) and q1[0].tolist() == [377, 117]
+    assert t2 == "a,b"
+
+
+def test_benchmark_lists_images_in_numeric_order_and_downscales(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "e2e_ic15.py"
+    spec = importlib.util.spec_from_file_location("e2e_ic15", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "images").mkdir()
+    for n in (10, 2, 1):
+        (tmp_path / "images" / f"img_{n}.jpg").write_bytes(b"")
+    pairs = bench.image_list(tmp_path, limit=2)
+    assert [p.name for p, _ in pairs] == ["img_1.jpg", "img_2.jpg"]
+    assert pairs[0][1] == tmp_path / "gts" / "gt_img_1.txt"
+    assert bench.downscale(np.zeros((720, 1280, 3), np.uint8), 3).shape == (240, 427, 3)
