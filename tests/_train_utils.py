@@ -10,6 +10,7 @@ from sgenet.data import LMDBWriter, Synthesizer
 # Small but real models (dropout off so runs are comparable bit for bit).
 TINY_TEXTREC = "model.kwargs={channels: [8, 8, 16, 16], dim: 32, depth: 1, heads: 2, ffn: 64, dropout: 0.0}"
 TINY_SGENET = ("model.kwargs={channels: 16, num_blocks: 1, up_channels: 16, out_kernel: 3, "
+               "guide_recognizer: textrec, "
                "recognizer: {channels: [8, 8, 16, 16], dim: 32, depth: 1, heads: 2, ffn: 64, dropout: 0.0}, "
                "align: {heads: 2, ffn: 16, self_layers: 1, text_layers: 1, image_layers: 1, dropout: 0.0}}")
 TINY_TSRN = "model.kwargs={channels: 8, num_blocks: 1, block: conv, up_channels: 8, out_kernel: 3}"

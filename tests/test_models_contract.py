@@ -11,7 +11,7 @@ from sgenet.models.layers import sinusoid_2d
 from sgenet.models.registry import load_weights, state_dict_equal
 
 RECOGNIZERS = ["crnn", "textrec"]
-SR_MODELS = ["bicubic", "sgenet", "sgenet_gru", "tsrn"]
+SR_MODELS = ["bicubic", "sgenet", "sgenet_gru", "sgenet_textrec", "tsrn"]
 WIDTHS = [16, 48, 64, 160]
 
 
@@ -35,7 +35,10 @@ def test_sr_forward_backward_any_width(name: str) -> None:
         if model.recognizer is None:
             assert logits is None
         else:
-            assert logits.shape == (2, (2 * width + 3) // 4, NUM_CLASSES)
+            # textrec: one frame per 4 columns of the 32 x 2W input; PP-OCRv6-tiny: per 8 of its 48 x 3W
+            stride = 4 if model.recognizer.input_size[0] == 32 else 8
+            frames = (2 * width + 3) // 4 if stride == 4 else ((3 * width + 1) // 2 + 1) // 2 // 2
+            assert logits.shape == (2, frames, NUM_CLASSES)
         loss = sr.float().square().mean() + (0.0 if logits is None else logits.float().mean())
         loss.backward()
         assert lr.grad is not None and torch.isfinite(lr.grad).all()
@@ -156,7 +159,7 @@ def test_recognizer_weights_move_between_textrec_and_sgenet(tmp_path) -> None:
     rec = create_model("textrec")
     path = tmp_path / "textrec.safetensors"
     save_weights(rec, path, "textrec")
-    model = create_model("sgenet")
+    model = create_model("sgenet_textrec")
     load_weights(model.recognizer, path)
     assert state_dict_equal(rec, model.recognizer)
 

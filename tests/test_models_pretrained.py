@@ -22,7 +22,7 @@ from sgenet.models.registry import state_dict_equal
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = registry._read_manifest()
-EXPECTED = ("sgenet", "tsrn", "textrec", "crnn")
+EXPECTED = ("sgenet", "sgenet_textrec", "ppocr_v6_tiny", "tsrn", "textrec", "crnn")
 
 
 @pytest.fixture(scope="module")

@@ -59,8 +59,8 @@ def test_srloss_weights_each_text_term_and_needs_the_module():
 
 
 def test_init_weights_with_another_recognizer_keeps_the_rest(tmp_path):
-    src = create_model("sgenet", **SMALL, recognizer={"channels": (8, 8, 16, 16), "dim": 32, "ffn": 32,
-                                                        "heads": 2, "depth": 1})
+    tiny_textrec = {"channels": (8, 8, 16, 16), "dim": 32, "ffn": 32, "heads": 2, "depth": 1}
+    src = create_model("sgenet_textrec", **SMALL, recognizer=tiny_textrec)
     path = tmp_path / "textrec_guided.safetensors"
     save_weights(src, path, "sgenet")
     model = create_model("sgenet", guide_recognizer="ppocr_v6_tiny", **SMALL)
@@ -81,7 +81,8 @@ def test_v6_recipe_trains_with_frozen_guidance_and_text_loss(tmp_path):
         "guide_recognizer: ppocr_v6_tiny, align: {heads: 2, ffn: 16, self_layers: 1, text_layers: 1, "
         "image_layers: 1}}",
         f"data.train=[{train}]", "data.val=", "data.batch_size=4", "data.num_workers=0", "run.max_steps=4",
-        "run.log_every=1", "run.val_reader=", "optim.recognizer_lr=0", "optim.warmup_steps=0", *QUIET])
+        "run.log_every=1", "run.val_reader=", "optim.recognizer_lr=0", "optim.warmup_steps=0",
+        "loss.perception=0.05", "loss.text_ctc=0.01", *QUIET])
     trainer = SRTrainer(cfg, tmp_path / "run")
     ref = load_model("ppocr_v6_tiny").state_dict()
     trainer.fit()

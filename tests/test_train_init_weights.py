@@ -78,7 +78,7 @@ def test_another_guidance_recognizer_replaces_the_files(data, tmp_path):
 def test_shipped_name_brings_the_manifest_config(data, tmp_path):
     source = weights_source("sgenet")
     assert source.model == "sgenet" and source.sha256 and source.config.get("residual") is True
-    cfg = load_config("sgenet", ["model.init_weights=sgenet", f"data.train=[{data['train']}]", *FAST])
+    cfg = load_config("sgenet_v6", ["model.init_weights=sgenet", f"data.train=[{data['train']}]", *FAST])
     trainer = SRTrainer(cfg, tmp_path / "run")
     assert state_dict_equal(trainer.model, create_model("sgenet", pretrained=True))
     assert {k: cfg.model.kwargs[k] for k in source.config} == source.config

@@ -30,7 +30,7 @@ ALIGN_DEFAULTS: dict[str, Any] = {"stride": (4, 2), "dropout": 0.0}
 # the official SGENet layers (``sgenet_gru``)
 OFFICIAL: dict[str, Any] = {
     "block": "gru", "body": "conv", "fusion": "full", "act": "mish", "up_channels": 64, "out_kernel": 9,
-    "separable_out": False, "align": {"stride": 1, "dropout": 0.1},
+    "separable_out": False, "align": {"stride": 1, "dropout": 0.1}, "guide_recognizer": "textrec",
 }
 
 
@@ -46,9 +46,9 @@ class SGENet(nn.Module):
         fusion: ``"full"`` (official layout) or ``"light"`` (see :mod:`sgenet.models.fusion`).
         act: ``"mish"`` (official) or ``"silu"``.
         up_channels, out_kernel, separable_out: the upsampler (official 64, 9, False).
-        guide_recognizer: the guidance recognizer's registry name: ``"textrec"`` (the project's own,
-            trained here) or ``"ppocr_v6_tiny"`` (PP-OCRv6-tiny, pretrained; load its weights with
-            ``init_recognizer``). It always runs in fp32, also under bf16 autocast.
+        guide_recognizer: the guidance recognizer's registry name: ``"ppocr_v6_tiny"`` (default:
+            PP-OCRv6-tiny, pretrained; load its weights with ``init_recognizer``) or ``"textrec"`` (the
+            project's own, trained here). It always runs in fp32, also under bf16 autocast.
         recognizer: keyword arguments of the guidance recognizer's factory.
         align: keyword arguments of :class:`VisualSemanticAlignment` (dim is ``channels``), merged
             over ``ALIGN_DEFAULTS``; the official module is ``{"stride": 1, "dropout": 0.1}``.
@@ -61,7 +61,7 @@ class SGENet(nn.Module):
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
                  body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
-                 out_kernel: int = 3, separable_out: bool = False, guide_recognizer: str = "textrec",
+                 out_kernel: int = 3, separable_out: bool = False, guide_recognizer: str = "ppocr_v6_tiny",
                  recognizer: dict[str, Any] | None = None,
                  align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False) -> None:
         super().__init__()
@@ -138,11 +138,17 @@ class SGENet(nn.Module):
 
 @register_model
 def sgenet(**kwargs: Any) -> SGENet:
-    """SGENet, CPU-efficient default (``block="conv"``); pass ``block="gru"`` for the official blocks."""
+    """SGENet guided by PP-OCRv6-tiny, CPU-efficient layers (``block="conv"``; ``"gru"``: official blocks)."""
     return SGENet(**kwargs)
 
 
 @register_model
+def sgenet_textrec(**kwargs: Any) -> SGENet:
+    """SGENet guided by the project's own ``textrec`` recognizer (the guidance of the 0.1 weights)."""
+    return SGENet(**{"guide_recognizer": "textrec", **kwargs})
+
+
+@register_model
 def sgenet_gru(**kwargs: Any) -> SGENet:
-    """SGENet with the official layers: BiGRU blocks, 64-channel upsampler, 9x9 output conv."""
+    """SGENet with the official layers (BiGRU blocks, 64-channel upsampler, 9x9 output conv); textrec."""
     return SGENet(**{**OFFICIAL, **kwargs})
