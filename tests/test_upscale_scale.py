@@ -83,9 +83,11 @@ def test_output_size_is_bounded(monkeypatch):
 
 
 def test_a_1x8000_crop_finishes_in_seconds(shipped):
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     with pytest.warns(UserWarning, match="bounded work"):
         wide = shipped(np.zeros((1, 8000, 3), np.uint8))
     tall = shipped(np.zeros((8000, 1, 3), np.uint8))
     assert wide.size == (16000, 2) and tall.size == (2, 16000)
-    assert time.perf_counter() - start < 30  # was two minutes; about 6 s on one busy core
+    # was two minutes; about 6 s on one core. Wall time on an idle machine, CPU time on a busy one
+    # (another process's load does not make it fail; many spinning threads do not either)
+    assert min(time.perf_counter() - wall, time.process_time() - cpu) < 30
