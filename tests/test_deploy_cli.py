@@ -12,12 +12,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from _tiny import TINY_SGENET as TINY
 from sgenet.cli.main import main
 from sgenet.models import create_model, save_weights
-
-TINY = dict(channels=16, num_blocks=1, up_channels=16, out_kernel=3,
-            recognizer={"channels": [8, 8, 16, 16], "dim": 32, "ffn": 32, "heads": 2, "depth": 1},
-            align={"heads": 2, "ffn": 16, "self_layers": 1, "text_layers": 1, "image_layers": 1})
 
 
 @pytest.fixture(scope="module")
