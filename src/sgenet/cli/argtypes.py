@@ -1,4 +1,4 @@
-"""Argument types shared by the subcommands: bounded integers rejected by argparse itself."""
+"""Argument types shared by the subcommands: bounded numbers rejected by argparse itself."""
 
 from __future__ import annotations
 
@@ -19,4 +19,20 @@ def int_range(low: int, high: int | None = None):
         return value
 
     parse.__name__ = "int"
+    return parse
+
+
+def float_range(low: float, high: float):
+    """An argparse ``type``: a number in ``[low, high]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}], got {text}")
+        return value
+
+    parse.__name__ = "float"
     return parse

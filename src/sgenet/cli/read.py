@@ -21,30 +21,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sgenet.cli.argtypes import int_range
-from sgenet.deploy.io import collect_inputs, output_path, save_image_atomic, tsv_field, write_text_atomic
+from sgenet.cli.argtypes import float_range, int_range
+from sgenet.deploy.io import collect_cli_inputs, output_path, save_image_atomic, tsv_field, write_text_atomic
 
 HELP = "read the text in photos: detect, super-resolve the small words, recognise (JSON + picture)"
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
-
-
-def _height(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 10000.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 10000], got {text}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -56,9 +36,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("-m", "--model", default="sgenet",
                    help="SR model for the small words: registry name, .safetensors or .onnx")
     p.add_argument("--no-sr", action="store_true", help="read every word in its plain crop (no SR)")
-    p.add_argument("--sr-below", type=_height, default=24.0,
+    p.add_argument("--sr-below", type=float_range(0.0, 10000.0), default=24.0,
                    help="words less than this many pixels high are also read super-resolved")
-    p.add_argument("--min-confidence", type=_fraction, default=0.5, help="words read less surely are dropped")
+    p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.5,
+                   help="words read less surely are dropped")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads")
     p.add_argument("--no-picture", action="store_true", help="write the JSON only")
@@ -82,13 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from sgenet.distributed import env_info, shard_indices
 
     info = env_info()
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--output {out_dir} exists and is not a folder")
-    missing: list[str] = []
-    items = collect_inputs(args.inputs, exclude=args.output, missing=missing)
-    if not items:
-        raise FileNotFoundError("no usable input: " + "; ".join(missing))
+    items, missing = collect_cli_inputs(args.inputs, args.output)
     inputs = {item.path.resolve() for item in items}
     for item in items:
         for out in _outputs(item, args.output):

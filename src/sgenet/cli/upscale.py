@@ -37,7 +37,7 @@ from sgenet.deploy.io import (
     InputItem,
     InputNoteWarning,
     check_suffix,
-    collect_inputs,
+    collect_cli_inputs,
     load_image,
     output_path,
     save_image_atomic,
@@ -239,13 +239,7 @@ def run(args: argparse.Namespace) -> int:
 
     info = env_info()
     check_suffix(args.suffix)
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--output {out_dir} exists and is not a folder")
-    missing: list[str] = []
-    items = collect_inputs(args.inputs, exclude=args.output, missing=missing)
-    if not items:
-        raise FileNotFoundError("no usable input: " + "; ".join(missing))
+    items, missing = collect_cli_inputs(args.inputs, args.output)
     items = [items[i] for i in shard_indices(len(items), info.rank, info.world_size)]
     todo, failures, kept = _plan(items, args)
     failures = [f"{m}" for m in missing if info.is_main] + failures

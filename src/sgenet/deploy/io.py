@@ -158,6 +158,18 @@ def _read_list(list_file: Path) -> list[InputItem]:
     return [InputItem(p, r.relative_to(root)) for p, r in zip(paths, resolved)]
 
 
+def collect_cli_inputs(inputs: list[str], output: str) -> tuple[list[InputItem], list[str]]:
+    """A command's inputs and the unusable paths; errors if ``output`` is a file or nothing is usable."""
+    out_dir = Path(output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--output {out_dir} exists and is not a folder")
+    missing: list[str] = []
+    items = collect_inputs(inputs, exclude=output, missing=missing)
+    if not items:
+        raise FileNotFoundError("no usable input: " + "; ".join(missing))
+    return items, missing
+
+
 def collect_inputs(inputs: list[str | os.PathLike], exclude: str | os.PathLike | None = None,
                    missing: list[str] | None = None) -> list[InputItem]:
     """Expand files, folders (recursively; image extensions only) and ``.txt`` lists of paths.
