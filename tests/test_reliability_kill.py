@@ -81,3 +81,31 @@ def test_upscale_killed_at_random_points_leaves_only_whole_images(tmp_path):
     for path in out.iterdir():
         with Image.open(path) as img:
             assert img.size[1] == 32
+
+
+def _limit_file_size(limit: int):
+    """preexec_fn: files may not grow past ``limit`` bytes (writes then fail with EFBIG, no signal)."""
+    import resource
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.slow
+def test_size_limited_files_give_one_line_errors_and_no_torn_outputs(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, width in enumerate((40, 400)):  # the 2x of the wide one does not fit under the limit
+        arr = np.random.default_rng(i).integers(0, 256, (16, width, 3), dtype=np.uint8)
+        Image.fromarray(arr).save(src / f"crop{i}.png")
+    out = tmp_path / "out"
+    proc = subprocess.run(_sgenet("upscale", str(src), "-o", str(out), "-m", "bicubic", "-q"),
+                          env=_env(tmp_path / "cache"), capture_output=True, text=True, timeout=300,
+                          preexec_fn=_limit_file_size(20_000))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "crop1.png" in proc.stderr and "too large" in proc.stderr.lower()
+    assert sorted(p.name for p in out.iterdir()) == ["crop0.png"]  # the small one whole, no temp file
+    with Image.open(out / "crop0.png") as img:
+        assert img.size == (80, 32)
