@@ -44,17 +44,15 @@ def test_synth_killed_at_random_points_leaves_nothing_torn(tmp_path):
     rng = random.Random(15)
     env = _env(tmp_path / "cache")
     out = tmp_path / "work" / "synth"
-    cmd = _sgenet("synth", "--out", str(out), "--num", "150", "--seed", "3", "--workers", "1", "--quiet")
+    cmd = _sgenet("synth", "--out", str(out), "--num", "600", "--seed", "3", "--workers", "1", "--quiet")
     for _ in range(3):
         code = _kill_after(cmd, env, rng.uniform(0.3, 3.0))
-        if code is None:  # killed: no output folder yet (it is renamed into place only when complete)
-            assert not out.exists()
-        else:
-            assert code == 0
+        assert code in (None, 0)
+        if out.exists():  # renamed into place only when complete (possibly just before the kill landed)
             break
     if not out.exists():
         assert subprocess.run(cmd, env=env, timeout=300).returncode == 0
-    assert len(open_dataset(str(out))) == 150
+    assert len(open_dataset(str(out))) == 600
     leftovers = sorted(p.name for p in out.parent.iterdir() if p != out)
     assert leftovers == [], leftovers  # temp folders of the killed runs were removed by the next one
 
