@@ -190,6 +190,12 @@ def _shapes_match(model_shapes: dict[str, tuple[int, ...]], file_shapes: dict[st
                          f"{len(wrong)} mis-shaped tensors ({detail})")
 
 
+def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors of a state dict that hold NaN or infinite values."""
+    return [k for k, v in state.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) -> nn.Module:
     """Load safetensors weights into ``model`` (strict), checking the file's sha256 when given.
 
@@ -208,7 +214,7 @@ def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) 
         state = load_file(str(path))
     except Exception as exc:  # safetensors' own checks, should the header pass ours
         raise ValueError(f"{path}: unreadable safetensors file ({exc})") from None
-    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = nonfinite_tensors(state)
     if bad:
         raise ValueError(f"{path}: {len(bad)} weight tensors hold NaN or infinite values "
                          f"(first: {bad[0]!r}); the file is damaged or comes from a diverged training run")

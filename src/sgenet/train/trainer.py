@@ -12,8 +12,6 @@ import contextlib
 import copy
 import math
 import random
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from torch import nn
 
 from sgenet import distributed as sdist
 from sgenet.hardware import resolve_precision
-from sgenet.models.registry import save_weights
+from sgenet.models.registry import nonfinite_tensors, save_weights
 from sgenet.train.checkpoint import (
     CheckpointError,
     CheckpointManager,
@@ -36,6 +34,7 @@ from sgenet.train.checkpoint import (
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
 from sgenet.train.ddp import any_rank, max_replica_diff
+from sgenet.train.interrupt import StopRequests, TrainingInterrupted
 from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
@@ -43,21 +42,6 @@ from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 class TrainingDiverged(RuntimeError):
     """Raised after ``run.max_bad_steps`` consecutive non-finite losses, or when the final weights
     are not finite (they are then not written)."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) or SIGTERM during :meth:`Trainer.fit`: raised after a checkpoint of the last
-    completed step was written. ``checkpoint`` is its path (None if none could be written)."""
-
-    def __init__(self, message: str, checkpoint: Path | None = None) -> None:
-        super().__init__(message)
-        self.checkpoint = checkpoint
-
-
-def weights_finite(model: nn.Module) -> bool:
-    """Whether every floating-point parameter and buffer of ``model`` is finite."""
-    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
-               if isinstance(t, torch.Tensor) and t.is_floating_point())
 
 
 class Trainer:
@@ -110,7 +94,7 @@ class Trainer:
         # everything that draws random numbers while it is built (subclass models, readers, loaders).
         self._pending_rng: dict[str, Any] | None = None
         self.last_good: Path | None = None  # newest checkpoint written or loaded with finite weights
-        self._stop_signal: int | None = None
+        self._stops: StopRequests | None = None  # set while fit() runs
         latest = self._load_latest()
         if latest is not None:  # --resume, or auto-resume when RUN_DIR already has a checkpoint
             self.last_good = latest
@@ -224,7 +208,7 @@ class Trainer:
         Weights that are not finite are never written: the last good checkpoint stays the newest
         (and is not pushed out by ``run.keep_last``).
         """
-        if not weights_finite(self.model):  # replicas are identical: every rank agrees
+        if nonfinite_tensors(self.model.state_dict()):  # replicas are identical: every rank agrees
             self.logger.message(f"step {self.step}: the weights are not finite (NaN or inf); checkpoint "
                                 f"not written (last good: {self.last_good or 'none'})")
             return None
@@ -305,8 +289,10 @@ class Trainer:
                                    self.dist.world_size, start_step=self.step)
         loader = iter(make_train_loader(self.train_set, sampler, cfg.data.num_workers))
         stats = StepStats(cfg.data.batch_size)
-        previous = self._install_signal_handlers()
-        try:
+        self._stops = StopRequests(not self.dist.enabled, self.logger.message)
+        with self._stops, contextlib.ExitStack() as cleanup:
+            cleanup.callback(torch.set_num_threads, self._threads_before)
+            cleanup.callback(self.logger.close)
             if run.val_at_start and self.val_set is not None and self.step < run.max_steps:
                 self.run_validation()
             if self._pending_rng is not None:  # resume: the RNG streams continue where they were saved
@@ -314,7 +300,7 @@ class Trainer:
                 self._pending_rng = None
             last_tick = time.perf_counter()
             while self.step < run.max_steps:
-                if self._stop_signal is not None:
+                if self._stops.signum is not None:
                     self._stop()
                 t0 = time.perf_counter()
                 self.train_seconds += t0 - last_tick
@@ -341,42 +327,14 @@ class Trainer:
                             f"{run.max_bad_steps}) at step {self.step}; stopped. The last good checkpoint "
                             f"is {self.last_good or 'none (no checkpoint was written yet)'}")
                 self._after_step(stats)
-            if self._stop_signal is not None:
+            if self._stops.signum is not None:
                 self._stop()
             return self.finish()
-        finally:
-            self._restore_signal_handlers(previous)
-            self.logger.close()
-            torch.set_num_threads(self._threads_before)
 
     # ---- interruption ---------------------------------------------------------------------------
-    def _install_signal_handlers(self) -> dict[int, Any] | None:
-        """First Ctrl-C / SIGTERM: finish the current step, write a checkpoint, stop. A second Ctrl-C
-        stops at once. Only in the main thread of a single-process run (a DDP save is collective)."""
-        if self.dist.enabled or threading.current_thread() is not threading.main_thread():
-            return None
-
-        def handler(signum, frame):
-            if self._stop_signal is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self._stop_signal = signum
-            self.logger.message(f"{signal.Signals(signum).name}: stopping after this step with a checkpoint "
-                                "(Ctrl-C again to stop at once)")
-
-        previous = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, handler)
-        return previous
-
-    @staticmethod
-    def _restore_signal_handlers(previous: dict[int, Any] | None) -> None:
-        for sig, old in (previous or {}).items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
-
     def _stop(self) -> None:
         """Save a checkpoint of the last completed step, then raise :class:`TrainingInterrupted`."""
-        name = signal.Signals(self._stop_signal).name if self._stop_signal else "signal"
+        name = self._stops.name if self._stops is not None else "signal"
         path = self.save() if self.step > 0 else None
         where = f"checkpoint {path} written" if path else f"last good checkpoint: {self.last_good or 'none'}"
         raise TrainingInterrupted(f"{name} at step {self.step}: stopped; {where}. Run the same command "
@@ -418,7 +376,7 @@ class Trainer:
             diff = max_replica_diff(self.model)
             self.logger.log(self.step, {"ddp/max_replica_diff": diff, "ddp/world_size": self.dist.world_size})
             self.logger.message(f"DDP replicas: max parameter difference to rank 0 = {diff:g}")
-        if not weights_finite(self.model):
+        if nonfinite_tensors(self.model.state_dict()):
             raise TrainingDiverged(f"the final weights at step {self.step} are not finite (NaN or inf); "
                                    f"{path.name} not written. The last good checkpoint is "
                                    f"{self.last_good or 'none'}")
