@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgenet.models.alignment import VisualSemanticAlignment
+from sgenet.models.base import SRModel
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
 from sgenet.models.layers import LR_HEIGHT, check_lr_input
 from sgenet.models.ppocr_v6 import PPOCRv6Tiny
@@ -34,7 +35,7 @@ OFFICIAL: dict[str, Any] = {
 }
 
 
-class SGENet(nn.Module):
+class SGENet(SRModel):
     """Scene text SR x2: ``N x C x 16 x W`` in [0, 1] -> ``N x C x 32 x 2W`` in [-1, 1].
 
     Args:
@@ -57,17 +58,12 @@ class SGENet(nn.Module):
             output conv zero-initialised, so training starts at bicubic) instead of the image itself.
     """
 
-    scale = 2
-
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
                  body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
                  out_kernel: int = 3, separable_out: bool = False, guide_recognizer: str = "ppocr_v6_tiny",
                  recognizer: dict[str, Any] | None = None,
                  align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False) -> None:
-        super().__init__()
-        if in_channels not in (3, 4):
-            raise ValueError(f"in_channels must be 4 (RGB + mask) or 3 (RGB), got {in_channels}")
-        self.in_channels = in_channels
+        super().__init__(in_channels)
         self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         if guide_recognizer not in GUIDE_RECOGNIZERS:
             raise ValueError(f"guide_recognizer must be one of {', '.join(GUIDE_RECOGNIZERS)}, "
@@ -123,9 +119,6 @@ class SGENet(nn.Module):
         if self.residual:
             out = (self.lr_bicubic(lr) + out).clamp(-1.0, 1.0)
         return out, logits
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return self.forward_train(lr)[0]
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters split into ``sr`` (SR branch incl. fusion), ``guidance`` (alignment), ``recognizer``."""

@@ -13,23 +13,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from sgenet.models.base import SRModel
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler
 from sgenet.models.layers import check_lr_input
 from sgenet.models.registry import register_model
 
 
-class TSRN(nn.Module):
+class TSRN(SRModel):
     """TSRN x2: ``N x C x 16 x W`` in [0, 1] -> ``N x C x 32 x 2W`` in [-1, 1]; no guidance recognizer."""
-
-    scale = 2
-    recognizer = None
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 5, block: str = "gru",
                  up_channels: int = 64, out_kernel: int = 9) -> None:
-        super().__init__()
-        if in_channels not in (3, 4):
-            raise ValueError(f"in_channels must be 4 (RGB + mask) or 3 (RGB), got {in_channels}")
-        self.in_channels = in_channels
+        super().__init__(in_channels)
         self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         proj = block == "gru"  # TSRN's GruBlock has a 1x1 conv before the GRU
         self.blocks = nn.ModuleList(
@@ -44,12 +39,6 @@ class TSRN(nn.Module):
         for block in self.blocks:
             x = block(x)
         return torch.tanh(self.upsampler(feat + self.tail(x))), None
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return self.forward_train(lr)[0]
-
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {"sr": list(self.parameters()), "guidance": [], "recognizer": []}
 
 
 @register_model
