@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from sgenet.data.degrade import LEVEL_CHOICES
+from sgenet.data.extra import require_synth_extra
 from sgenet.data.fonts import get_font_library
 from sgenet.data.lmdb_io import SYNTH_MARKER, LMDBWriter, encode_png, is_synth_output
 from sgenet.data.synth import Synthesizer
@@ -48,6 +49,8 @@ def synthesize(out: str | os.PathLike, num: int, seed: int = 0, level: str = "mi
         raise ValueError(f"--workers must be in [1, 1024], got {workers}")
     if level not in LEVEL_CHOICES:
         raise ValueError(f"unknown level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
+    # the word list, and the font pack unless --fonts names folders: one line naming the extra
+    require_synth_extra("sgenet synth", fonts=not font_dirs)
     check_output(out, overwrite)
     # scan the fonts (or read the cache) once, failing early on a bad --fonts folder
     get_font_library(font_dirs, system=system_fonts)

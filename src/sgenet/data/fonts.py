@@ -233,7 +233,8 @@ class FontLibrary:
 
     def __init__(self, faces: Sequence[FontFace]):
         if not faces:
-            raise ValueError("no usable fonts: install pretix-fontpack-free or pass a folder of .ttf/.otf")
+            raise ValueError("no usable fonts: install the synth extra (pip install 'sgenet[synth]') "
+                             "or pass a folder of .ttf/.otf")
         self.faces = list(faces)
 
     @classmethod

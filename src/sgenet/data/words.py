@@ -18,6 +18,9 @@ _WORDFILE = "frequency_dictionary_en_82_765.txt"
 
 
 def word_list_path() -> Path:
+    from sgenet.data.extra import require_synth_extra
+
+    require_synth_extra("synthetic text (the English word list)", fonts=False)
     spec = importlib.util.find_spec("symspellpy")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the English word list needs the 'symspellpy' package")

@@ -1,11 +1,12 @@
 """PP-OCR text recognizers run straight from their ONNX files with onnxruntime, batched.
 
-The ONNX files are the ones bundled in the RapidOCR wheels (evaluation extra, ``pip install
-sgenet[eval]``): ``rapidocr_onnxruntime==1.4.4`` ships PP-OCRv4-mobile (``ch_PP-OCRv4_rec_infer.onnx``)
-and ``rapidocr==3.10.0`` ships PP-OCRv6-small (``PP-OCRv6_rec_small.onnx``). The packages are only
-used to find those files; preprocessing and decoding are re-implemented to match the engines'
-recognition-only call (``use_det=False, use_cls=False``), which was checked to give identical
-readings (``bench/eval_recognizers.py``):
+The ONNX files are the ones bundled in the RapidOCR wheels: ``rapidocr==3.10.0`` (core install) ships
+PP-OCRv6-small (``PP-OCRv6_rec_small.onnx``) and ``rapidocr_onnxruntime==1.4.4`` ships PP-OCRv4-mobile
+(``ch_PP-OCRv4_rec_infer.onnx``); the latter requires the GUI build of OpenCV, a second distribution of
+the ``cv2`` module beside core's headless one, so it is installed with ``--no-deps`` (docs/evaluate.md).
+The packages are only used to find those files; preprocessing and decoding are re-implemented to
+match the engines' recognition-only call (``use_det=False, use_cls=False``), which was checked to give
+identical readings (``bench/eval_recognizers.py``):
 
 * the image is BGR uint8; a side below 30 px (or above 2000 px) is first rescaled as RapidOCR does;
 * resized with OpenCV bilinear to height 48 and width ``ceil(48 * w / h)``, scaled ``(x/255-0.5)/0.5``,
@@ -33,6 +34,11 @@ ENGINES = {
     "ppocr": ("rapidocr_onnxruntime", "models/ch_PP-OCRv4_rec_infer.onnx",
               "PP-OCRv4-mobile (rapidocr_onnxruntime 1.4.4)"),
     "ppocr6": ("rapidocr", "models/PP-OCRv6_rec_small.onnx", "PP-OCRv6-small (rapidocr 3.10.0)"),
+}
+# how to install each package (rapidocr_onnxruntime without its opencv-python requirement)
+INSTALL_HINTS = {
+    "rapidocr_onnxruntime": "pip install --no-deps rapidocr_onnxruntime==1.4.4; see docs/evaluate.md",
+    "rapidocr": "part of the core install: pip install rapidocr==3.10.0",
 }
 
 

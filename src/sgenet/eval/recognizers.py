@@ -6,8 +6,9 @@ PIL images; batched where the engine allows). Engines:
 
 * ``crnn``: the project's own CRNN evaluator (``sgenet.models`` "crnn"), with shipped weights or
   ``weights=PATH``; an untrained CRNN is never used (it reports itself unavailable instead).
-* ``ppocr``: PP-OCRv4-mobile, ONNX from ``rapidocr_onnxruntime==1.4.4`` (``pip install sgenet[eval]``).
-* ``ppocr6``: PP-OCRv6-small, ONNX from ``rapidocr==3.10.0`` (``pip install sgenet[eval]``).
+* ``ppocr``: PP-OCRv4-mobile, ONNX from ``rapidocr_onnxruntime==1.4.4`` (installed without its dependencies:
+  ``pip install --no-deps rapidocr_onnxruntime==1.4.4``, see docs/evaluate.md).
+* ``ppocr6``: PP-OCRv6-small, ONNX from ``rapidocr==3.10.0`` (core install).
 * ``tesseract``: Tesseract 5 LSTM through ``pytesseract`` (needs the ``tesseract`` binary, e.g.
   ``apt-get install tesseract-ocr``).
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sgenet.eval.ppocr import ENGINES, OnnxPPOCR, find_package_file
+from sgenet.eval.ppocr import ENGINES, INSTALL_HINTS, OnnxPPOCR, find_package_file
 
 DEFAULT_RECOGNIZERS = ("crnn", "ppocr", "ppocr6", "tesseract")
 ImageLike = np.ndarray | Image.Image
@@ -166,13 +167,13 @@ class PPOCRRecognizer(Recognizer):
         try:
             import onnxruntime  # noqa: F401
         except ImportError:
-            return "onnxruntime is not installed (pip install 'sgenet[eval]')"
+            return "onnxruntime is not installed (part of the core install: pip install sgenet)"
         try:
             import cv2  # noqa: F401
         except ImportError:
-            return f"OpenCV is not importable (it comes with {self.package}; pip install 'sgenet[eval]')"
+            return "OpenCV is not importable (part of the core install: pip install opencv-python-headless)"
         if find_package_file(self.package, self.relpath) is None:
-            return f"{self.package} is not installed (pip install 'sgenet[eval]')"
+            return f"{self.package} is not installed ({INSTALL_HINTS[self.package]})"
         return None
 
     def _read(self, images: list[np.ndarray]) -> list[str]:

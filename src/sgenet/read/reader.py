@@ -4,7 +4,7 @@
 >>> for word in Reader()("street.jpg"):             # doctest: +SKIP
 ...     print(word.text, word.confidence, word.sr_used)
 
-1. **Detection and word boxes**: RapidOCR (``rapidocr`` wheel, ``pip install 'sgenet[eval]'``) with
+1. **Detection and word boxes**: RapidOCR (the ``rapidocr`` wheel of the core install) with
    its PP-OCR detector and its own DB post-processing; the text lines it finds are read once by
    RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
    is kept as one box.
@@ -56,7 +56,8 @@ def make_detector(threads: int | None = None, text_score: float = 0.0):
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:
-        raise ImportError(f"sgenet read needs rapidocr (pip install 'sgenet[eval]'): {exc}") from exc
+        raise ImportError(f"sgenet read needs rapidocr, part of the core install (pip install sgenet, "
+                          f"or pip install rapidocr==3.10.0): {exc}") from exc
     params = {"Global.log_level": "error", "Global.text_score": float(text_score), "Global.use_cls": False}
     if threads:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)

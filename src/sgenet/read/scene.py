@@ -32,7 +32,7 @@ def _font_path(name: str) -> str:
     for face in get_font_library(system=False).faces:
         if Path(face.path).name == name:
             return face.path
-    raise FileNotFoundError(f"font {name} not found (pip install pretix-fontpack-free)")
+    raise FileNotFoundError(f"font {name} not found (pip install 'sgenet[synth]')")
 
 
 def render_scene(size: tuple[int, int] = (480, 320), signs=SIGNS, seed: int = 0, supersample: int = 4,
