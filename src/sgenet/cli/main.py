@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "upscale": "sgenet.cli.upscale",
     "read": "sgenet.cli.read",
     "export": "sgenet.cli.export",
+    "demo": "sgenet.cli.demo",
 }
 
 # subcommand name -> its one-line help, for ``sgenet --help`` without importing any subcommand module
@@ -38,6 +39,7 @@ SUMMARIES = {
     "upscale": "super-resolve word crops x2 (files, folders or .txt lists)",
     "read": "read the text in photos: detect, super-resolve the small words, recognise (JSON + picture)",
     "export": "export an SR model to ONNX (fp32 or int8)",
+    "demo": "web demo: drop a crop or a photo, see LR | SR and the text read (http://127.0.0.1:7860)",
 }
 
 
