@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: here it is a CPU build on local disk; a loose requirement would pull CUDA.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev,synth,eval,tb]"
+	$(BIN)/python -m pip install -q -e ".[dev,synth,eval,tb,demo]"
 	# the PP-OCRv4 judge's ONNX file; --no-deps: it requires opencv-python, a second cv2 beside core's headless one
 	$(BIN)/python -m pip install -q --no-deps rapidocr_onnxruntime==1.4.4
 	touch $(STAMP)
