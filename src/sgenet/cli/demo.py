@@ -3,8 +3,8 @@ and the text read, download the SR image.
 
 Serves on http://127.0.0.1:7860/ (this machine only; ``--host 0.0.0.0`` opens it to the network, with
 no authentication). A crop (an image at most --crop-max-height pixels high, or mode "word crop" on
-the page) is super-resolved as by ``sgenet upscale``; a photo is read as by ``sgenet read`` (needs the
-eval extra: pip install 'sgenet[eval]'; without it only crops are taken). Uploads are bounded by
+the page) is super-resolved as by ``sgenet upscale``; a photo is read as by ``sgenet read``
+(--no-photos: crops only, the text detector is not loaded). Uploads are bounded by
 --max-upload-mb and --max-megapixels; results stay in memory (the last 32 uploads), nothing is written
 to disk. Ctrl-C stops it. See docs/demo.md.
 """

@@ -2,8 +2,8 @@
 
 Modules: :mod:`~sgenet.demo.engine` (:class:`DemoEngine`: one upload -> images and text, no web),
 :mod:`~sgenet.demo.server` (a standard-library HTTP server on 127.0.0.1, the page, the JSON API) and
-:mod:`~sgenet.demo.page` (the page itself). Photos need the ``eval`` extra (RapidOCR); crops need nothing
-beyond the package. See docs/demo.md.
+:mod:`~sgenet.demo.page` (the page itself). Nothing beyond the core packages: ``pip install
+'sgenet[demo]'`` installs no more. See docs/demo.md.
 """
 
 from __future__ import annotations

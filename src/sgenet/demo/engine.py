@@ -3,7 +3,7 @@
 A **crop** (one word, at most ``crop_max_height`` pixels high in ``auto`` mode) goes through the
 :class:`~sgenet.Upscaler` (the ``sgenet upscale`` policy: crops at most 16 px high are super-resolved,
 taller ones resized bicubic unless ``sr_always``); its text is what the model's guidance recognizer
-reads, and, with the ``eval`` extra, PP-OCRv6's reading of the LR and of the SR.
+reads, and PP-OCRv6's reading of the LR and of the SR (when the Reader is loaded).
 A **photo** goes through :class:`~sgenet.Reader` (detect, super-resolve the small words, read): the
 result has the words, the annotated picture, and as its SR picture a sheet of the small words,
 LR | SR side by side.
@@ -89,8 +89,8 @@ class DemoEngine:
     Args:
         model: SR model (registry name, ``.safetensors`` or ``.onnx``), as for ``sgenet upscale``.
         device: ``auto``, ``cpu``, ``cuda``, ...
-        photos: load the :class:`~sgenet.Reader` for photos (needs the ``eval`` extra; when it is
-            missing, photos are refused with a one-line reason and crops still work).
+        photos: load the :class:`~sgenet.Reader` for photos (RapidOCR's detector; when it cannot
+            load, photos are refused with a one-line reason and crops still work).
         threads: CPU threads of torch and ONNX Runtime (``None``: their defaults).
         crop_max_height: in ``auto`` mode an image at most this high is a crop, a taller one a photo.
         max_pixels: larger images are refused.
@@ -118,7 +118,7 @@ class DemoEngine:
 
                 self.reader = Reader(model, device=device, threads=threads, upscaler=upscaler)
             except ImportError as exc:
-                self.photo_error = f"photos need the eval extra (pip install 'sgenet[eval]'): {exc}"
+                self.photo_error = f"the text detector did not load ({exc})"
         elif reader is None:
             self.photo_error = "photos are off (sgenet demo --no-photos)"
         self.recognizer = getattr(self.reader, "recognizer", None)  # PP-OCRv6, for crops too
