@@ -190,7 +190,7 @@ def test_cli_end_to_end_with_available_engines(tmp_path, capsys):
     assert data["models"][0]["efficiency"]["params"] == 0
     skipped = {s["name"] for s in data["skipped_recognizers"]}
     assert "crnn" in skipped
-    if "ppocr" not in skipped:  # engine installed (pip install 'sgenet[eval]')
+    if "ppocr" not in skipped:  # engine installed (pip install --no-deps rapidocr_onnxruntime==1.4.4)
         row = data["results"][0]
         assert row["recognizer"] == "ppocr" and row["acc_hr"] >= 0.5 and row["acc_sr"] == row["acc_bicubic"]
     assert not math.isnan(data["fidelity"][0]["psnr_sr"])

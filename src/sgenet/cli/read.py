@@ -8,8 +8,8 @@ is kept. Writes OUT/NAME.json (a list of {quad, text, confidence, sr_used}; quad
 from the top-left, in pixels of the input) and OUT/NAME_read.png (boxes drawn: green read plain,
 magenta read super-resolved). Existing outputs are kept unless --overwrite. An unreadable image is
 reported on one line and skipped (exit status 1 at the end). Under torchrun (or with RANK and
-WORLD_SIZE set) each process reads a strided share of the sorted inputs. Needs the eval extra
-(pip install 'sgenet[eval]'). See docs/read.md.
+WORLD_SIZE set) each process reads a strided share of the sorted inputs. Runs on the core install
+(rapidocr, onnxruntime). See docs/read.md.
 """
 
 from __future__ import annotations
