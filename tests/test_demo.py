@@ -166,6 +166,34 @@ def test_upload_limits(engine):
         few_pixels.process(word_png(size=(64, 16)))
 
 
+def test_taken_port_is_one_line_before_loading(capsys):
+    import socket
+
+    from sgenet.cli.main import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        start = time.monotonic()
+        assert main(["demo", "--port", str(port), "--no-photos"]) == 2
+        assert time.monotonic() - start < 60  # no model was loaded
+    err = capsys.readouterr().err.strip()
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "\n" not in err
+
+
+def test_results_are_bounded(served):
+    server = served.server
+    keep = server.keep_results
+    server.keep_results = 2
+    try:
+        tokens = [server.store({"a.png": (b"x", "image/png")}) for _ in range(3)]
+        assert server.fetch(tokens[0], "a.png") is None
+        assert server.fetch(tokens[2], "a.png") == (b"x", "image/png")
+    finally:
+        server.keep_results = keep
+
+
 class StubReader:
     """Stands in for sgenet.Reader: two words, one small (super-resolved), one large."""
 

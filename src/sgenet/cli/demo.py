@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
     from sgenet.cli.upscale import print_loud_warnings
     from sgenet.demo.engine import DemoEngine
-    from sgenet.demo.server import make_server
+    from sgenet.demo.server import check_address, make_server
     from sgenet.deploy.predictor import UntrainedModelWarning
 
+    check_address(args.host, args.port)  # a taken port is reported now, not after the models load
     print("sgenet demo: loading the models ...", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedModelWarning)

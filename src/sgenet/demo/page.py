@@ -33,6 +33,7 @@ PAGE = """<!doctype html>
              border: 1px solid #ddd; }
  .crop #lr-img { image-rendering: pixelated; }
  .photo img { max-width: 520px; width: 100%; height: auto; border: 1px solid #ddd; }
+ #sr-sheet-fig { margin-top: 1em; }
  #sr-sheet-fig img { max-width: 100%; height: auto; border: 1px solid #ddd; }
  #text { font-size: 1.6em; font-weight: 700; font-family: ui-monospace, monospace; }
  table { border-collapse: collapse; margin-top: .5em; }
@@ -59,7 +60,7 @@ __CROP_MAX__ px high in auto mode) or a photo; nothing leaves this machine.</p>
 <div id="error" role="alert"></div>
 <section id="result" class="hidden">
   <div class="pair" id="pair">
-    <figure><figcaption>LR (input)</figcaption><img id="lr-img" alt="LR input"></figure>
+    <figure><figcaption id="lr-caption">LR (input)</figcaption><img id="lr-img" alt="LR input"></figure>
     <figure id="sr-fig"><figcaption id="sr-caption">SR</figcaption><img id="sr-img" alt="SR output"></figure>
   </div>
   <h2>Text read</h2>
@@ -87,6 +88,7 @@ function render(data) {
   const photo = data.kind === "photo";
   $("pair").className = "pair " + (photo ? "photo" : "crop");
   $("lr-img").src = data.urls.lr;
+  $("lr-caption").textContent = photo ? "input photo" : "LR (input)";
   const srUrl = photo ? data.urls.annotated : data.urls.sr;
   $("sr-img").src = srUrl;
   $("sr-img").alt = photo ? "annotated picture" : "SR output";
@@ -119,6 +121,7 @@ function render(data) {
     show(fig, true); $("sr-sheet").src = data.urls.sr;
   } else if ($("sr-sheet-fig")) { show($("sr-sheet-fig"), false); }
   link("download-sr", data.urls.sr, data.downloads.sr);
+  $("download-sr").textContent = photo ? "download the small words, LR | SR" : "download the SR image";
   link("download-annotated", data.urls.annotated, data.downloads.annotated);
   link("download-json", data.urls.json, data.downloads.json);
   show($("result"), true);

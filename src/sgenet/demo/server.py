@@ -9,7 +9,7 @@ Routes:
   (role -> file name). Errors are JSON ``{"error": "one line"}``: 400 not an image, 411 no
   Content-Length, 413 too large, 500 the model failed.
 * ``GET /results/TOKEN/NAME``: a file of a recent result, kept in memory (the last ``keep_results``
-  uploads); nothing is written to disk.
+  uploads, at most ``KEEP_BYTES`` in all); nothing is written to disk.
 * ``GET /healthz``: ``{"ok": true, "photos": ..., "max_upload_bytes": ...}``.
 """
 
@@ -33,6 +33,7 @@ HOST = "127.0.0.1"
 PORT = 7860
 MAX_UPLOAD_BYTES = 20_000_000
 KEEP_RESULTS = 32
+KEEP_BYTES = 512_000_000  # and at most this many bytes of result files
 
 
 def safe_stem(name: str) -> str:
@@ -72,8 +73,10 @@ class DemoServer(ThreadingHTTPServer):
         token = secrets.token_urlsafe(12)
         with self.results_lock:
             self.results[token] = files
-            while len(self.results) > self.keep_results:
-                self.results.popitem(last=False)
+            total = sum(len(b) for kept in self.results.values() for b, _ in kept.values())
+            while len(self.results) > self.keep_results or (total > KEEP_BYTES and len(self.results) > 1):
+                _, dropped = self.results.popitem(last=False)
+                total -= sum(len(b) for b, _ in dropped.values())
         return token
 
     def fetch(self, token: str, name: str) -> tuple[bytes, str] | None:
@@ -173,6 +176,22 @@ class DemoHandler(BaseHTTPRequestHandler):
         summary["urls"] = {role: f"/results/{token}/{name}" for role, name in names.items()}
         summary["downloads"] = names
         self._json(200, summary)
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise ``OSError`` with one line if ``host:port`` cannot be bound (before the models load)."""
+    import socket
+
+    if port == 0:
+        return
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ThreadingHTTPServer does
+            probe.bind((host, port))
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another --port "
+                      "(0: any free one) or --host") from None
 
 
 def make_server(engine: DemoEngine, host: str = HOST, port: int = PORT, *,
