@@ -27,7 +27,8 @@ import torch
 from _machine import cpu_name
 from sgenet.deploy.export import export_onnx, quantize_int8
 from sgenet.deploy.onnx_runtime import OnnxRunner
-from sgenet.deploy.predictor import TorchRunner, load_inference_model
+from sgenet.deploy.predictor import TorchRunner
+from sgenet.models.registry import load_sr_model
 
 SYSTEMS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 
@@ -46,7 +47,7 @@ class Bench:
         self.name = name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.model = load_inference_model(name)
+            self.model = load_sr_model(name, onnx=False)
         stem = Path(name).stem
         self.fp32 = export_onnx(self.model, workdir / f"{stem}.onnx")
         t = time.perf_counter()

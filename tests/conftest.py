@@ -15,8 +15,8 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-    """A private SGENET_CACHE (font scan cache) for a test module."""
+    """A private SGENET_CACHE_DIR (font scan cache) for a test module."""
     with pytest.MonkeyPatch.context() as mp:
         path = tmp_path_factory.mktemp("sgenet-cache")
-        mp.setenv("SGENET_CACHE", str(path))
+        mp.setenv("SGENET_CACHE_DIR", str(path))
         yield path

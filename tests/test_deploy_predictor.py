@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
-from torch import nn
 
 from _tiny import TINY_SGENET as TINY
 from sgenet import Upscaler
 from sgenet.deploy.predictor import UntrainedModelWarning, resolve_device
 from sgenet.models import create_model
+from sgenet.models.base import SRModel
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +28,17 @@ def _word(w: int = 64, h: int = 16) -> Image.Image:
     return img
 
 
-class Counting(nn.Module):
-    """Stand-in SR model (bicubic contract) that records the batch shapes it sees."""
-
-    in_channels = 4
-    recognizer = None
+class Counting(SRModel):
+    """Stand-in SR model (bicubic) that records the batch shapes it sees."""
 
     def __init__(self) -> None:
         super().__init__()
         self.inner = create_model("bicubic")
         self.shapes: list[tuple[int, ...]] = []
 
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+    def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, None]:
         self.shapes.append(tuple(lr.shape))
-        return self.inner(lr)
+        return self.inner(lr), None
 
 
 def test_sources_and_sizes(tmp_path):

@@ -73,7 +73,9 @@ def test_crnn_without_weights_is_skipped_with_reason(tmp_path):
 
 
 def test_crnn_with_given_model_batches_by_shape():
-    class Stub(torch.nn.Module):
+    from sgenet.models import CTCRecognizer
+
+    class Stub(CTCRecognizer):
         calls = []
 
         def read(self, images):

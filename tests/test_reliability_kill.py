@@ -23,7 +23,7 @@ def _sgenet(*args: str) -> list[str]:
 
 
 def _env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "SGENET_CACHE": str(cache)}
+    return {**os.environ, "OMP_NUM_THREADS": "1", "SGENET_CACHE_DIR": str(cache)}
 
 
 def _kill_after(cmd: list[str], env: dict[str, str], seconds: float) -> int | None:

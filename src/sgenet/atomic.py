@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 TMP_SUFFIX = ".tmp"
 # ``.NAME.PID.RANDOM.tmp`` (atomic_open) and ``.NAME.tmp-PID`` (LMDBWriter's temporary folder)
@@ -34,13 +34,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
+def clean_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove temporary files (and LMDB temp folders) that a killed sgenet process left in ``folder``.
 
     Only names of the two patterns sgenet itself creates are touched, and only when the process id
     in the name no longer exists. Returns what was removed; a missing folder is not an error.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -77,9 +77,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX)
-    text = dict(encoding=encoding or "utf-8", newline="\n") if mode == "w" else {}
     try:
-        with os.fdopen(fd, mode, **text) as fh:
+        handle: IO[Any] = (os.fdopen(fd, "w", encoding=encoding or "utf-8", newline="\n") if mode == "w"
+                           else os.fdopen(fd, "wb"))
+        with handle as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,7 +1,9 @@
-"""Conversions between images and the 4-channel (RGB + text mask) tensors the models use.
+"""Image conventions: sizes, the text mask, bicubic upsampling of LR crops, tensor <-> PIL / uint8.
 
 Convention (TextZoom): RGB in [0, 1]; the mask channel is 1 where the gray value is at most the
 image's mean gray (dark text on a light background), else 0. LR crops are 64x16, HR 128x32.
+Bicubic is ``F.interpolate(..., mode="bicubic", align_corners=False)`` clamped to [0, 1]; uint8 is
+``round(clamp(x, 0, 1) * 255)``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def pil_to_tensor(image: Image.Image, size: tuple[int, int] | None = None, mask:
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """``C x H x W`` tensor in [0, 1] (extra channels beyond RGB are dropped) -> RGB PIL image."""
-    rgb = tensor.detach().float().clamp(0, 1)[:3]
-    array = (rgb.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(array, mode="RGB")
+    return Image.fromarray(tensor_to_uint8(tensor[None])[0], mode="RGB")
+
+
+def bicubic_rgb(lr: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """RGB of an ``N x C x H x W`` batch, bicubic x2 (or to ``size`` = (H, W)), clamped to [0, 1]."""
+    import torch.nn.functional as F
+
+    rgb = lr[:, :3]
+    if size is None:
+        return F.interpolate(rgb, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+    return F.interpolate(rgb, size=size, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+
+def tensor_to_uint8(images: torch.Tensor) -> list[np.ndarray]:
+    """``N x C x H x W`` in [0, 1] (RGB first) -> ``H x W x 3`` RGB uint8 arrays (rounded)."""
+    rgb = images.detach().float().clamp(0, 1)[:, :3].permute(0, 2, 3, 1).cpu().numpy()
+    return list((rgb * 255.0 + 0.5).astype(np.uint8))

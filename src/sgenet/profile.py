@@ -21,12 +21,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sgenet.charset import NUM_CLASSES
 from sgenet.models import create_model, parameter_groups
+from sgenet.models.base import SRModel
 
 FLOP_COUNTER = "torch.utils.flop_counter.FlopCounterMode"
 
 
 def is_recognizer(model: nn.Module) -> bool:
-    return hasattr(model, "read") and not hasattr(model, "forward_train")
+    """A text recognizer (takes RGB word images), not an SR model (takes LR crops)."""
+    return not isinstance(model, SRModel)
 
 
 def example_input(model: nn.Module, batch: int = 1, width: int = 64) -> torch.Tensor:
@@ -35,9 +37,9 @@ def example_input(model: nn.Module, batch: int = 1, width: int = 64) -> torch.Te
     A recognizer gets the 32 x 2W image SGENet's guidance branch feeds it (32 x 128 for width 64).
     """
     gen = torch.Generator().manual_seed(0)
-    if is_recognizer(model):
-        return torch.rand(batch, 3, 32, 2 * width, generator=gen)
-    return torch.rand(batch, getattr(model, "in_channels", 4), 16, width, generator=gen)
+    if isinstance(model, SRModel):
+        return torch.rand(batch, model.in_channels, 16, width, generator=gen)
+    return torch.rand(batch, 3, 32, 2 * width, generator=gen)
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:
@@ -102,19 +104,20 @@ def measure_latency(model: nn.Module, inputs: torch.Tensor, repeats: int = 20, w
 
 
 def _train_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
-    if is_recognizer(model):
-        logits = model(inputs).float()
-        log_probs = logits.log_softmax(-1).transpose(0, 1)
-        n, t = logits.shape[:2]
-        lengths = torch.full((n,), min(5, t // 2), dtype=torch.long)
-        tgt = torch.randint(1, NUM_CLASSES, (int(lengths.sum()),))
-        frames = torch.full((n,), t, dtype=torch.long)
-        return F.ctc_loss(log_probs, tgt, frames, lengths, zero_infinity=True)
-    sr, logits = model.forward_train(inputs)
-    loss = F.mse_loss(sr.float(), targets)
-    if logits is not None:  # a stand-in for the CTC term: touches the recognizer's graph too
-        loss = loss + 0.01 * logits.float().log_softmax(-1).mean().neg()
-    return loss
+    if isinstance(model, SRModel):
+        assert targets is not None
+        sr, text_logits = model.forward_train(inputs)
+        loss = F.mse_loss(sr.float(), targets)
+        if text_logits is not None:  # a stand-in for the CTC term: touches the recognizer's graph too
+            loss = loss + 0.01 * text_logits.float().log_softmax(-1).mean().neg()
+        return loss
+    logits = model(inputs).float()
+    log_probs = logits.log_softmax(-1).transpose(0, 1)
+    n, t = logits.shape[:2]
+    lengths = torch.full((n,), min(5, t // 2), dtype=torch.long)
+    tgt = torch.randint(1, NUM_CLASSES, (int(lengths.sum()),))
+    frames = torch.full((n,), t, dtype=torch.long)
+    return F.ctc_loss(log_probs, tgt, frames, lengths, zero_infinity=True)
 
 
 def measure_train_throughput(model: nn.Module, batch: int = 48, width: int = 64, steps: int = 6,

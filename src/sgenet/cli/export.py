@@ -59,7 +59,7 @@ def check_export(model, onnx_path: str | Path, widths: tuple[int, ...] = (16, 64
 def run(args: argparse.Namespace) -> int:
     from sgenet.cli.upscale import print_loud_warnings
     from sgenet.deploy.export import export_onnx, quantize_int8
-    from sgenet.deploy.predictor import UntrainedModelWarning, load_inference_model
+    from sgenet.models.registry import UntrainedModelWarning, load_sr_model
 
     out = Path(args.out)
     if out.suffix != ".onnx":
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"output exists: {out} (pass --overwrite to replace it)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedModelWarning)
-        model = load_inference_model(args.model).float().cpu()
+        model = load_sr_model(args.model, onnx=False).float().cpu()
     print_loud_warnings(caught)
     if not args.int8:
         export_onnx(model, out, args.opset, with_text=not args.no_text, source=args.model)

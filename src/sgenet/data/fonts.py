@@ -24,6 +24,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sgenet.cache import cache_dir
+
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 REQUIRED_CHARS = string.ascii_letters + string.digits
 # Characters the word sampler may use beyond alphanumerics; coverage is recorded per font.
@@ -65,7 +67,7 @@ def default_font_dirs() -> list[Path]:
     return package_font_dirs() + system_font_dirs()
 
 
-def find_font_files(dirs: Iterable[str | os.PathLike]) -> list[Path]:
+def find_font_files(dirs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """All font files below ``dirs`` (sorted, symlinks resolved and de-duplicated)."""
     seen: dict[str, Path] = {}
     for d in dirs:
@@ -96,7 +98,7 @@ class FontCheck(NamedTuple):
     caps_only: bool = False  # lower-case letters draw as capitals (small caps / titling faces)
 
 
-def check_font(path: str | os.PathLike) -> FontCheck:
+def check_font(path: str | os.PathLike[str]) -> FontCheck:
     """Check one font file.
 
     ``ok`` needs a distinct, non-empty glyph for every character of ``[A-Za-z0-9]``; a glyph equal to
@@ -155,12 +157,6 @@ class FontFace:
     caps_only: bool = False
 
 
-def _cache_dir() -> Path:
-    if os.environ.get("SGENET_CACHE"):
-        return Path(os.environ["SGENET_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sgenet"
-
-
 def _listing_key(files: Sequence[Path]) -> str:
     h = hashlib.sha1(f"v{_CHECK_VERSION}".encode())
     for f in files:
@@ -173,7 +169,7 @@ def _listing_key(files: Sequence[Path]) -> str:
 
 
 def scan_fonts(
-    dirs: Iterable[str | os.PathLike] | None = None, use_cache: bool = True, verbose: bool = False,
+    dirs: Iterable[str | os.PathLike[str]] | None = None, use_cache: bool = True, verbose: bool = False,
     use_denylist: bool = True,
 ) -> list[FontFace]:
     """Valid, de-duplicated font faces below ``dirs`` (default: package pack + system folders).
@@ -186,7 +182,7 @@ def scan_fonts(
         deny = read_denylist()
         files = [f for f in files if f.name not in deny]
     key = _listing_key(files)
-    cache = _cache_dir() / f"fonts-{key}.json"
+    cache = cache_dir() / f"fonts-{key}.json"
     if use_cache and cache.is_file():
         try:
             data = json.loads(cache.read_text())
@@ -240,7 +236,7 @@ class FontLibrary:
     @classmethod
     def from_dirs(
         cls,
-        dirs: Iterable[str | os.PathLike] | None = None,
+        dirs: Iterable[str | os.PathLike[str]] | None = None,
         system: bool = True,
         package: bool = True,
         use_cache: bool = True,
@@ -279,6 +275,7 @@ def _library(dirs_key: tuple[str, ...], system: bool) -> FontLibrary:
     return FontLibrary.from_dirs(list(dirs_key), system=system)
 
 
-def get_font_library(dirs: Sequence[str | os.PathLike] | None = None, system: bool = True) -> FontLibrary:
+def get_font_library(dirs: Sequence[str | os.PathLike[str]] | None = None,
+                     system: bool = True) -> FontLibrary:
     """Process-wide cached :class:`FontLibrary`: the font pack, ``dirs`` and (``system``) system fonts."""
     return _library(tuple(str(d) for d in dirs or ()), system)

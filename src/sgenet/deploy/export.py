@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgenet.atomic import file_mode
+from sgenet.cache import cache_dir, state_hash
+from sgenet.models.base import SRModel
 
 DEFAULT_OPSET = 17
 INT8_MODES = ("static", "dynamic")
@@ -70,10 +72,12 @@ class BicubicX2(nn.Module):
         return self._width(self._width(x).transpose(2, 3)).transpose(2, 3)
 
 
-def _fast_bicubic(model: nn.Module) -> None:
+def _fast_bicubic(model: SRModel) -> None:
     """Use :class:`BicubicX2` for SGENet's bicubic x2 of the LR (recognizer input, residual base), if it
     reproduces the model's own."""
-    if not hasattr(model, "lr_bicubic"):
+    from sgenet.models.sgenet import SGENet
+
+    if not isinstance(model, SGENet):
         return
     up = BicubicX2(1)
 
@@ -82,15 +86,15 @@ def _fast_bicubic(model: nn.Module) -> None:
         return up(lr.reshape(n * c, 1, h, w)).reshape(n, c, 2 * h, 2 * w).clamp(0.0, 1.0)
 
     gen = torch.Generator().manual_seed(0)
-    probe = torch.rand(2, int(getattr(model, "in_channels", 4)), 16, 37, generator=gen)
+    probe = torch.rand(2, model.in_channels, 16, 37, generator=gen)
     with torch.no_grad():
         same = all(torch.allclose(lr_bicubic(x), model.lr_bicubic(x), atol=1e-5)
                    for x in (probe, probe[:, :3]))
     if same:
-        model.lr_bicubic = lr_bicubic
+        setattr(model, "lr_bicubic", lr_bicubic)  # noqa: B010  (an instance attribute over the method)
 
 
-def export_copy(model: nn.Module) -> nn.Module:
+def export_copy(model: SRModel) -> SRModel:
     """A CPU fp32 eval-mode copy of ``model`` with the same function and ONNX-Runtime-friendly ops:
     ``nn.Mish`` -> :class:`ExpMish`, bicubic recognizer input -> :class:`BicubicX2`."""
     model = copy.deepcopy(model).float().cpu().eval()
@@ -105,14 +109,14 @@ def export_copy(model: nn.Module) -> nn.Module:
 class ExportWrapper(nn.Module):
     """``lr -> (sr clamped to [0, 1], logits)`` (or ``sr`` alone) around a registry SR model."""
 
-    def __init__(self, model: nn.Module, with_text: bool = True) -> None:
+    def __init__(self, model: SRModel, with_text: bool = True) -> None:
         super().__init__()
         self.model = model
-        self.with_text = with_text and getattr(model, "recognizer", None) is not None
+        self.with_text = with_text and model.reads_text
 
-    def forward(self, lr: torch.Tensor):
+    def forward(self, lr: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         if self.with_text:
-            sr, logits = self.model.forward_train(lr)
+            sr, logits = self.model.forward_with_text(lr)
             return sr.clamp(0.0, 1.0), logits
         return self.model(lr).clamp(0.0, 1.0)
 
@@ -130,30 +134,24 @@ def _source_metadata(source: str | os.PathLike) -> dict[str, str]:
     """``model``, ``config``, ``weights`` and ``weights_sha256`` of a shipped name or a weights file."""
     import json
 
-    from sgenet.models.registry import MANIFEST, WEIGHTS_DIR, read_safetensors_header, sha256_of
+    from sgenet.models.registry import resolve_model, sha256_of
 
-    path = Path(source)
-    if path.suffix == ".safetensors" or path.is_file():
-        _, meta = read_safetensors_header(path)
-        out = {"weights": path.name, "weights_sha256": sha256_of(path)}
-        out.update({k: meta[k] for k in ("model", "config") if k in meta})
-        return out
-    name = str(source)
-    entry = json.loads(MANIFEST.read_text()).get(name) if MANIFEST.exists() else None
-    if entry is None:
-        return {"model": name, "weights": "none (untrained, randomly initialised)"}
-    return {"model": name, "config": json.dumps(entry.get("config", {}), sort_keys=True),
-            "weights": f"shipped sgenet/weights/{entry['file']}",
-            "weights_sha256": sha256_of(WEIGHTS_DIR / entry["file"])}
+    src = resolve_model(str(source))
+    if src.path is None:
+        return {"model": src.model, "weights": "none (untrained, randomly initialised)"}
+    out = {"model": src.model, "config": json.dumps(src.config, sort_keys=True),
+           "weights": src.path.name if src.kind != "name" else f"shipped sgenet/weights/{src.path.name}",
+           "weights_sha256": sha256_of(src.path)}
+    return {k: v for k, v in out.items() if k != "model" or v}
 
 
-def onnx_metadata(model: nn.Module, with_text: bool, source: str | os.PathLike | None = None,
+def onnx_metadata(model: SRModel, with_text: bool, source: str | os.PathLike | None = None,
                   opset: int = DEFAULT_OPSET) -> dict[str, str]:
     """The ``metadata_props`` :func:`export_onnx` writes: what the graph takes and gives, and whence."""
     from sgenet import __version__
     from sgenet.charset import ALPHABET, NUM_CLASSES
 
-    c = int(getattr(model, "in_channels", 4))
+    c = model.in_channels
     props = {
         "model": type(model).__name__.lower(),
         "sgenet_version": __version__,
@@ -209,7 +207,7 @@ def _atomic_target(out: Path) -> str:
     return tmp
 
 
-def export_onnx(model: nn.Module, out: str | os.PathLike, opset: int = DEFAULT_OPSET,
+def export_onnx(model: SRModel, out: str | os.PathLike, opset: int = DEFAULT_OPSET,
                 with_text: bool = True, sample_width: int = 64,
                 source: str | os.PathLike | None = None) -> Path:
     """Export ``model`` (eval mode, fp32, CPU) to ``out`` with dynamic batch and width axes.
@@ -219,8 +217,7 @@ def export_onnx(model: nn.Module, out: str | os.PathLike, opset: int = DEFAULT_O
     """
     out = Path(out)
     wrapper = ExportWrapper(export_copy(model), with_text).eval()
-    in_channels = int(getattr(model, "in_channels", 4))
-    example = torch.rand(2, in_channels, 16, sample_width)
+    example = torch.rand(2, model.in_channels, 16, sample_width)
     names = ["sr", "logits"] if wrapper.with_text else ["sr"]
     axes = {"lr": {0: "batch", 3: "width"}, "sr": {0: "batch", 3: "width2"}}
     if wrapper.with_text:
@@ -330,19 +327,9 @@ def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: st
     return out
 
 
-def cache_dir() -> Path:
-    """``$SGENET_CACHE_DIR``, else ``$XDG_CACHE_HOME/sgenet``, else ``~/.cache/sgenet``."""
-    if os.environ.get("SGENET_CACHE_DIR"):
-        return Path(os.environ["SGENET_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sgenet"
-
-
-def cached_export(model: nn.Module, opset: int = DEFAULT_OPSET, int8: str | None = None,
+def cached_export(model: SRModel, opset: int = DEFAULT_OPSET, int8: str | None = None,
                   calib: int = 128) -> Path:
     """The ONNX export of ``model`` from the cache (named by its weights' hash), exporting if missing."""
-    from sgenet.deploy.predictor import state_hash
-
     key = f"{type(model).__name__.lower()}-{state_hash(model)[:16]}-opset{opset}"
     fp32 = cache_dir() / "onnx" / f"{key}.onnx"
     if not fp32.exists():

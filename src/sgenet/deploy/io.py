@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def _is_image_name(path: Path) -> bool:
 
 
 def _walk(folder: Path, exclude: Path | None) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         root_path = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
@@ -170,7 +171,7 @@ def collect_cli_inputs(inputs: list[str], output: str) -> tuple[list[InputItem],
     return items, missing
 
 
-def collect_inputs(inputs: list[str | os.PathLike], exclude: str | os.PathLike | None = None,
+def collect_inputs(inputs: Sequence[str | os.PathLike[str]], exclude: str | os.PathLike[str] | None = None,
                    missing: list[str] | None = None) -> list[InputItem]:
     """Expand files, folders (recursively; image extensions only) and ``.txt`` lists of paths.
 

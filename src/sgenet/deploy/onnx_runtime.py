@@ -7,6 +7,8 @@ import os
 import numpy as np
 import torch
 
+from sgenet.models.base import SRModel
+
 
 def _import_ort():
     try:
@@ -46,3 +48,20 @@ class OnnxRunner:
         outs = self.session.run(self.output_names, feed)
         sr = torch.from_numpy(outs[0]).clamp_(0, 1)
         return sr, (torch.from_numpy(outs[1]) if self.reads_text else None)
+
+
+class OnnxSRModel(SRModel):
+    """An ``sgenet export`` ONNX file as an :class:`SRModel` (its outputs already clamped to [0, 1])."""
+
+    def __init__(self, path: str | os.PathLike, device: torch.device | str = "cpu",
+                 threads: int | None = None) -> None:
+        runner = OnnxRunner(path, device, threads=threads or torch.get_num_threads())
+        super().__init__(runner.in_channels)
+        self.runner, self.path = runner, str(path)
+
+    @property
+    def reads_text(self) -> bool:
+        return self.runner.reads_text
+
+    def forward_train(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.runner(lr)

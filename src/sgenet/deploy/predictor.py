@@ -25,7 +25,6 @@ the LR crop (``None`` for models without one, e.g. ``bicubic``).
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -37,13 +36,16 @@ import torch
 from PIL import Image
 from torch import nn
 
+from sgenet.cache import state_hash
 from sgenet.charset import ctc_greedy_decode
 from sgenet.deploy import tiling
 from sgenet.deploy.io import ImageSource, InputNoteWarning, load_image
+from sgenet.deploy.onnx_runtime import OnnxRunner
+from sgenet.models.base import SRModel
+from sgenet.models.registry import UntrainedModelWarning, load_sr_model, resolve_model
 
-
-class UntrainedModelWarning(UserWarning):
-    """Raised (as a warning) when a model without trained weights is used for inference."""
+__all__ = ["TorchRunner", "UntrainedModelWarning", "UpscaleResult", "Upscaler", "resolve_device",
+           "state_hash"]
 
 
 @dataclass
@@ -81,64 +83,24 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-def load_inference_model(model: str | Path | nn.Module) -> nn.Module:
-    """A registry name (shipped weights), a ``.safetensors`` path, or a module -> the model in eval mode.
-
-    A registered name without shipped weights gives the model with a fixed seed-0 initialisation and
-    an :class:`UntrainedModelWarning` (outputs and text are then meaningless).
-    """
-    if isinstance(model, nn.Module):
-        return model.eval()
-    from sgenet.models.registry import create_model, is_pretrained_available, load_model
-
-    path = Path(model)
-    if path.suffix == ".safetensors" or path.exists():
-        return _check_sr(load_model(path), str(path)).eval()
-    name = str(model)
-    if is_pretrained_available(name):
-        return _check_sr(create_model(name, pretrained=True), name).eval()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = _check_sr(create_model(name), name)
-    if any(True for _ in net.parameters()):
-        warnings.warn(
-            f"no trained weights ship for model {name!r} yet: running an UNTRAINED (randomly initialised) "
-            f"model, so the images and the text it reads are meaningless. Pass --model PATH.safetensors "
-            f"(from `sgenet train`) to use trained weights.", UntrainedModelWarning, stacklevel=3)
-    return net.eval()
-
-
-def _check_sr(model: nn.Module, source: str) -> nn.Module:
-    """A model from the registry must be a super-resolution model (``forward_train``), not a recognizer."""
-    if not hasattr(model, "forward_train"):
-        from sgenet.models.registry import list_models
-
-        sr = [n for n in list_models() if n in ("bicubic", "tsrn", "sgenet")] or ["sgenet"]
-        raise ValueError(f"model {source!r} ({type(model).__name__}) is a text recognizer, not a "
-                         f"super-resolution model; choose one of {', '.join(sr)} or a .safetensors of one")
-    return model
-
-
-def state_hash(model: nn.Module) -> str:
-    """sha256 of the model's class name and state dict (names the cached ONNX export)."""
-    digest = hashlib.sha256(type(model).__qualname__.encode())
-    for key, value in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+def _sr_model(model: str | Path | SRModel) -> SRModel:
+    """A module as it is (eval mode), else :func:`~sgenet.models.registry.load_sr_model`."""
+    return model.eval() if isinstance(model, SRModel) else load_sr_model(model, onnx=False)
 
 
 class TorchRunner:
     """Runs a registry SR model on ``N x C x 16 x W`` batches: ``(sr in [0,1], logits or None)`` on CPU."""
 
-    def __init__(self, model: nn.Module, device: torch.device, precision: str = "fp32") -> None:
+    def __init__(self, model: SRModel, device: torch.device, precision: str = "fp32") -> None:
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
+        if not isinstance(model, SRModel):
+            raise TypeError(f"{type(model).__name__} is not an sgenet.models.SRModel (the SR model contract)")
         self.model = model.eval().to(device)
         self.device = device
         self.precision = precision
-        self.in_channels = int(getattr(model, "in_channels", 4))
-        self.reads_text = getattr(model, "recognizer", None) is not None
+        self.in_channels = model.in_channels
+        self.reads_text = model.reads_text
 
     @torch.inference_mode()
     def __call__(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -146,8 +108,8 @@ class TorchRunner:
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
                     else nullcontext())
         with autocast:
-            if hasattr(self.model, "forward_train"):
-                sr, logits = self.model.forward_train(lr)
+            if self.reads_text:
+                sr, logits = self.model.forward_with_text(lr)
             else:
                 sr, logits = self.model(lr), None
         sr = sr.float().clamp(0, 1).cpu()
@@ -158,8 +120,8 @@ class Upscaler:
     """Super-resolve word crops (x2 by default, see ``outscale``) with an SGENet (or any registry SR) model.
 
     Args:
-        model: registry name (shipped weights, see :func:`load_inference_model`), ``.safetensors``
-            path, an ``nn.Module`` following the SR model contract, or a ``.onnx`` file.
+        model: registry name (shipped weights), ``.safetensors`` path or ``.onnx`` file (see
+            :func:`~sgenet.models.registry.load_sr_model`), or an :class:`~sgenet.models.base.SRModel`.
         device: ``auto`` (CUDA, MPS, CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         backend: ``torch`` or ``onnx`` (ONNX Runtime; the model is exported to a cache file unless
             ``onnx_path`` is given).
@@ -172,7 +134,7 @@ class Upscaler:
             (see the module docstring; ``0``: bicubic for all, a huge value: the model for all).
     """
 
-    def __init__(self, model: str | Path | nn.Module = "sgenet", device: str = "auto", backend: str = "torch",
+    def __init__(self, model: str | Path | SRModel = "sgenet", device: str = "auto", backend: str = "torch",
                  batch_size: int = 64, *, onnx_path: str | Path | None = None, precision: str = "fp32",
                  max_width: int = tiling.MAX_WIDTH, overlap: int = tiling.OVERLAP,
                  threads: int | None = None, outscale: float = 2.0,
@@ -186,22 +148,21 @@ class Upscaler:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if max_width < 32 or max_width % 2:
             raise ValueError(f"max_width must be an even number >= 32, got {max_width}")
-        if not isinstance(model, nn.Module) and str(model).endswith(".onnx"):
+        if not isinstance(model, nn.Module) and resolve_model(model).kind == "onnx":
             backend, onnx_path = "onnx", model
         if backend not in ("torch", "onnx"):
             raise ValueError(f"backend must be torch or onnx, got {backend!r}")
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.max_width, self.overlap = max_width, min(overlap, max_width // 2 - 2)
+        self.runner: TorchRunner | OnnxRunner
         if backend == "torch":
-            self.runner = TorchRunner(load_inference_model(model), self.device, precision)
+            self.runner = TorchRunner(_sr_model(model), self.device, precision)
         else:
-            from sgenet.deploy.onnx_runtime import OnnxRunner
-
             if onnx_path is None:
                 from sgenet.deploy.export import cached_export
 
-                onnx_path = cached_export(load_inference_model(model))
+                onnx_path = cached_export(_sr_model(model))
             self.runner = OnnxRunner(onnx_path, self.device, threads=threads)
         self.backend = backend
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from sgenet.imaging import pil_to_tensor
+from sgenet.imaging import pil_to_tensor, tensor_to_pil
 
 LR_HEIGHT = 16
 MIN_WIDTH = 16
@@ -104,6 +104,5 @@ def stitch(pieces: Sequence[torch.Tensor], offsets: Sequence[int], length: int,
 
 def to_output_size(sr_rgb: torch.Tensor, size: tuple[int, int]) -> Image.Image:
     """``3 x 32 x 2W`` SR in [0, 1] -> PIL RGB of exactly ``size`` (PIL bicubic, antialiased)."""
-    array = (sr_rgb.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5)
-    image = Image.fromarray(array.astype("uint8"), "RGB")
+    image = tensor_to_pil(sr_rgb)
     return image if image.size == tuple(size) else image.resize(tuple(size), Image.BICUBIC)

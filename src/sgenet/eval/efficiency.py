@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 import torch
-from torch import nn
+
+from sgenet.models.base import SRModel
 
 LR_INPUT = (16, 64)  # height, width of one TextZoom LR crop
 
@@ -15,7 +16,7 @@ def _repeats(seconds_per_run: float, budget: float, most: int) -> int:
     return max(3, min(most, int(budget / max(seconds_per_run, 1e-6))))
 
 
-def model_efficiency(module: nn.Module, batch: int = 16, budget: float = 3.0) -> dict[str, Any]:
+def model_efficiency(module: SRModel, batch: int = 16, budget: float = 3.0) -> dict[str, Any]:
     """Parameters, MACs per LR crop (``C x 16 x 64``) and median CPU latency at batch 1 and ``batch``.
 
     Repeats are chosen to fit about ``budget`` seconds per measurement (at least 3 runs); times use
@@ -23,7 +24,7 @@ def model_efficiency(module: nn.Module, batch: int = 16, budget: float = 3.0) ->
     """
     from sgenet.profile import count_macs, count_parameters, measure_latency
 
-    channels = getattr(module, "in_channels", 4)
+    channels = module.in_channels
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
     one = torch.rand(1, channels, *LR_INPUT, generator=torch.Generator().manual_seed(0)).to(device)
     many = one.expand(batch, -1, -1, -1).contiguous()
@@ -46,9 +47,11 @@ def model_efficiency(module: nn.Module, batch: int = 16, budget: float = 3.0) ->
     }
 
 
-def safe_efficiency(module: nn.Module, **kwargs: Any) -> dict[str, Any]:
+def safe_efficiency(module: SRModel, **kwargs: Any) -> dict[str, Any]:
     """:func:`model_efficiency`, or ``{"error": ...}`` when it cannot be measured."""
-    if hasattr(module, "runner"):  # an ONNX file: FLOP counting sees nothing inside ONNX Runtime
+    from sgenet.deploy.onnx_runtime import OnnxSRModel
+
+    if isinstance(module, OnnxSRModel):  # FLOP counting sees nothing inside ONNX Runtime
         return {"error": "not measured for ONNX files (profile the PyTorch model; bench/bench_inference.py "
                          "times ONNX Runtime)", "params": math.nan, "macs": math.nan}
     try:

@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from sgenet.distributed import all_gather_objects, all_reduce_sum, env_info, shard_indices
 from sgenet.eval.metrics import MetricSums, gap_recovered, word_correct
-from sgenet.eval.recognizers import Recognizer, tensor_to_uint8
+from sgenet.eval.recognizers import Recognizer
 from sgenet.eval.splits import Split
-from sgenet.models.bicubic import bicubic_rgb_x2 as bicubic_x2
+from sgenet.imaging import bicubic_rgb as bicubic_x2
+from sgenet.imaging import tensor_to_uint8
+from sgenet.models.base import SRModel
 
 BICUBIC, HR = "bicubic", "hr"
 _LOAD_ERRORS = (OSError, ValueError, UnicodeDecodeError, Image.DecompressionBombError)
@@ -40,49 +41,25 @@ class EvalModel:
     """An SR model under evaluation: display name, module, where it came from, trained or not."""
 
     name: str
-    module: nn.Module
+    module: SRModel
     source: str
     trained: bool = True
 
 
-class OnnxSR(nn.Module):
-    """An ``sgenet export`` ONNX file run by ONNX Runtime, as an SR module (e.g. to measure int8's cost)."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__()
-        from sgenet.deploy.onnx_runtime import OnnxRunner
-
-        self.runner = OnnxRunner(path, threads=torch.get_num_threads())
-        self.in_channels = self.runner.in_channels
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return self.runner(lr)[0]
-
-
 def load_eval_models(specs: Sequence[str]) -> list[EvalModel]:
-    """Registered names (shipped weights when available) or ``.safetensors`` paths, uniquely named."""
-    from sgenet.models import load_model
-    from sgenet.models.registry import is_pretrained_available
+    """Registered names (shipped weights when available), ``.safetensors`` or ``.onnx`` files, uniquely
+    named (:func:`~sgenet.models.registry.load_sr_model`; an untrained network warns and is marked)."""
+    from sgenet.models.registry import load_sr_model, resolve_model
 
     out: list[EvalModel] = []
     names: set[str] = set()
     for spec in specs:
-        path = Path(spec)
-        is_file = path.suffix in (".safetensors", ".onnx") or path.exists()
-        if path.suffix == ".onnx":
-            module = OnnxSR(path)
-        else:
-            module = load_model(path if is_file else spec).eval()
-        if hasattr(module, "read") and not hasattr(module, "forward_train"):
-            raise ValueError(f"{spec!r} is a text recognizer, not a super-resolution model "
-                             "(use it as a judge with --recognizers / --crnn-weights)")
-        has_params = any(True for _ in module.parameters())
-        trained = is_file or not has_params or is_pretrained_available(spec)
-        name = path.stem if is_file else spec
+        source = resolve_model(spec)
+        module = load_sr_model(source)
+        trained = source.trained or not any(True for _ in module.parameters())
+        name = Path(spec).stem if source.kind != "name" else spec
         if not trained:
             name += " (untrained)"
-            warnings.warn(f"model {spec!r} has no shipped weights: evaluating an UNTRAINED network "
-                          "(pass a trained .safetensors file instead)", UserWarning, stacklevel=2)
         base, k = name, 2
         while name in names:
             name, k = f"{base}#{k}", k + 1
@@ -168,8 +145,7 @@ def _run_batch(state: _SplitState, items: list, models: list[EvalModel], recogni
     labels = [str(s["label"]) for _, s in good]
     images = {BICUBIC: bicubic_x2(lr)}
     for m in models:
-        channels = getattr(m.module, "in_channels", lr.shape[1])
-        images[m.name] = m.module(lr[:, :channels]).float().clamp(0, 1)[:, :3]
+        images[m.name] = m.module(lr[:, :m.module.in_channels]).float().clamp(0, 1)[:, :3]
     for key, img in images.items():
         if img.shape != hr.shape:
             raise ValueError(f"{key}: output {tuple(img.shape)} does not match HR {tuple(hr.shape)}")

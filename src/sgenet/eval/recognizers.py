@@ -22,12 +22,16 @@ import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
 from sgenet.eval.ppocr import ENGINES, INSTALL_HINTS, OnnxPPOCR, find_package_file
+
+if TYPE_CHECKING:
+    from sgenet.models.recognizer import CTCRecognizer
 
 DEFAULT_RECOGNIZERS = ("crnn", "ppocr", "ppocr6", "tesseract")
 ImageLike = np.ndarray | Image.Image
@@ -45,12 +49,6 @@ def as_rgb_uint8(image: ImageLike) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] < 3:
         raise ValueError(f"expected an RGB array of shape H x W x 3, got {array.shape}")
     return array[:, :, :3]
-
-
-def tensor_to_uint8(images: torch.Tensor) -> list[np.ndarray]:
-    """``N x C x H x W`` in [0, 1] (RGB first) -> RGB uint8 arrays, rounded as ``tensor_to_pil``."""
-    rgb = images.detach().float().clamp(0, 1)[:, :3].permute(0, 2, 3, 1).cpu().numpy()
-    return list((rgb * 255.0 + 0.5).astype(np.uint8))
 
 
 class Recognizer:
@@ -114,25 +112,22 @@ class CRNNRecognizer(Recognizer):
             return ("no trained CRNN weights ship with this version (an untrained CRNN reads nothing); "
                     "train one with `sgenet train-recognizer` and pass --crnn-weights PATH")
         try:
-            model = self._load()
+            self._load()
         except (RuntimeError, ValueError, OSError) as exc:
             first = " ".join(str(exc).strip().splitlines()[:2])[:300] or type(exc).__name__
             return f"cannot load the CRNN weights {self.weights or '(shipped)'}: {first}"
-        if not hasattr(model, "read"):
-            return f"{self.weights} holds {type(model).__name__}, not a text recognizer"
         return None
 
-    def _load(self) -> torch.nn.Module:
-        if self.model is None:
-            from sgenet.models import create_model, load_model
+    def _load(self) -> CTCRecognizer:
+        from sgenet.models import load_model, recognizer
 
-            if self.weights is not None:
-                model = load_model(self.weights)
-            else:
-                model = create_model("crnn", pretrained=True)
+        if self.model is None:
+            model = load_model(self.weights or "crnn")
             self.model = model.eval()
             origin = self.weights.name if self.weights else "shipped weights"
             self.description = f"sgenet {type(model).__name__} ({origin})"
+        if not isinstance(self.model, recognizer.CTCRecognizer):
+            raise ValueError(f"{self.weights} holds {type(self.model).__name__}, not a text recognizer")
         return self.model
 
     @torch.inference_mode()

@@ -5,17 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from sgenet.imaging import bicubic_rgb as bicubic_rgb_x2  # the baseline's function, at home in imaging
 from sgenet.imaging import text_mask
 from sgenet.models.base import SRModel
 from sgenet.models.layers import check_lr_input
 from sgenet.models.registry import register_model
-
-
-def bicubic_rgb_x2(lr: torch.Tensor) -> torch.Tensor:
-    """LR-bicubic baseline: bicubic x2 of the RGB (``align_corners=False``), clamped to [0, 1]."""
-    return F.interpolate(lr[:, :3], scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
 
 class Bicubic(SRModel):

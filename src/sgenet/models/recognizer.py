@@ -30,6 +30,10 @@ class CTCRecognizer(nn.Module):
     def prepare(self, images: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """A standalone recognizer is all ``recognizer`` (the SR models' split)."""
+        return {"sr": [], "guidance": [], "recognizer": list(self.parameters())}
+
     @torch.no_grad()
     def read(self, images: torch.Tensor) -> list[str]:
         """Greedy CTC reading of ``N x 3 x H x W`` RGB images in [0, 1] (eval mode, no grad)."""

@@ -14,7 +14,9 @@ import hashlib
 import json
 import math
 import struct
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from sgenet.atomic import atomic_write
+from sgenet.models.base import SRModel
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -222,42 +225,127 @@ def load_weights(model: nn.Module, path: str | Path, sha256: str | None = None) 
     return model
 
 
-def load_model(name_or_path: str | Path, pretrained: bool = True, **overrides: Any) -> nn.Module:
-    """A registered name (shipped weights when ``pretrained``) or a ``save_weights`` ``.safetensors`` file."""
-    path = Path(name_or_path)
-    if path.suffix == ".safetensors" or path.exists():
+class UntrainedModelWarning(UserWarning):
+    """A model without trained weights is used (its outputs and the text it reads are meaningless)."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model spec names: ``kind`` ``"name"`` (registered), ``"safetensors"`` or ``"onnx"``.
+
+    ``model`` and ``config`` are the registry name and construction arguments (a file's metadata or
+    the manifest's; ``""`` / ``{}`` where unknown), ``path`` the weights (``None``: a name without
+    shipped weights), ``sha256`` the digest to check (shipped weights).
+    """
+
+    spec: str
+    kind: str
+    model: str
+    config: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    sha256: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        """Whether weights come with it (a file, or a name whose weights ship)."""
+        return self.path is not None
+
+
+def _file_config(path: Path, meta: dict[str, str]) -> dict[str, Any]:
+    try:
+        config = json.loads(meta.get("config", "{}"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: unreadable model config in its metadata ({exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the model config in its metadata is not a mapping")
+    _check_config(config, f"{path}: config")
+    return config
+
+
+def resolve_model(spec: str | Path | ModelSource) -> ModelSource:
+    """Say what ``spec`` is: an ``.onnx`` file, a ``.safetensors`` file (or any existing file, read as
+    safetensors; its header is checked), else a registered name (with its shipped weights if any)."""
+    if isinstance(spec, ModelSource):
+        return spec
+    path = Path(spec)
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model not found: {path}")
+        return ModelSource(str(spec), "onnx", "", {}, path)
+    if path.suffix == ".safetensors" or path.is_file():
         if not path.is_file():
             raise FileNotFoundError(f"weights file not found: {path}")
-        tensors, meta = read_safetensors_header(path)
-        if "model" not in meta:
-            raise ValueError(f"{path} has no 'model' metadata; it was not written by sgenet.save_weights")
-        try:
-            config = json.loads(meta.get("config", "{}"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: unreadable model config in its metadata ({exc})") from None
-        if not isinstance(config, dict):
-            raise ValueError(f"{path}: the model config in its metadata is not a mapping")
-        _check_config(config, f"{path}: config")
-        kwargs = {**config, **overrides}
-        # Build a skeleton first (no memory) and compare it with the file: a crafted config cannot
-        # make the real model larger than the tensors the file actually holds.
-        try:
-            with torch.device("meta"):
-                skeleton = create_model(meta["model"], **kwargs)
-        except (TypeError, ValueError, RuntimeError, AssertionError, KeyError, IndexError,
-                ZeroDivisionError, AttributeError) as exc:
-            raise ValueError(f"{path}: its metadata does not describe a valid {meta['model']!r} model "
-                             f"({type(exc).__name__}: {exc})") from None
-        _shapes_match({k: tuple(v.shape) for k, v in skeleton.state_dict().items()},
-                      {k: shape for k, (_, shape) in tensors.items()}, path,
-                      f"model {meta['model']!r} with its config")
-        del skeleton
-        model = create_model(meta["model"], **kwargs)
-        return load_weights(model, path)
-    name = str(name_or_path)
-    _import_models()
-    use_pretrained = pretrained and name in _read_manifest()
-    return create_model(name, pretrained=use_pretrained, **overrides)
+        _, meta = read_safetensors_header(path)
+        return ModelSource(str(spec), "safetensors", meta.get("model", ""), _file_config(path, meta), path)
+    name = str(spec)
+    entry = _read_manifest().get(name)
+    if entry is None:
+        return ModelSource(name, "name", name)
+    return ModelSource(name, "name", name, dict(entry.get("config", {})), WEIGHTS_DIR / entry["file"],
+                       entry["sha256"])
+
+
+def load_model(spec: str | Path | ModelSource, pretrained: bool = True, **overrides: Any) -> nn.Module:
+    """The one model loader: a registered name (its shipped weights when ``pretrained``), a
+    ``save_weights`` ``.safetensors`` file, or an ``sgenet export`` ``.onnx`` file (run by ONNX Runtime)."""
+    source = resolve_model(spec)
+    if source.kind == "onnx":
+        if overrides:
+            raise ValueError(f"{source.path}: an ONNX file takes no model arguments ({', '.join(overrides)})")
+        from sgenet.deploy.onnx_runtime import OnnxSRModel
+
+        return OnnxSRModel(str(source.path))
+    if source.kind == "name":
+        return create_model(source.model, pretrained=pretrained and source.trained, **overrides)
+    path = source.path
+    assert path is not None
+    if not source.model:
+        raise ValueError(f"{path} has no 'model' metadata; it was not written by sgenet.save_weights")
+    tensors, _ = read_safetensors_header(path)
+    kwargs = {**source.config, **overrides}
+    # Build a skeleton first (no memory) and compare it with the file: a crafted config cannot
+    # make the real model larger than the tensors the file actually holds.
+    try:
+        with torch.device("meta"):
+            skeleton = create_model(source.model, **kwargs)
+    except (TypeError, ValueError, RuntimeError, AssertionError, KeyError, IndexError,
+            ZeroDivisionError, AttributeError) as exc:
+        raise ValueError(f"{path}: its metadata does not describe a valid {source.model!r} model "
+                         f"({type(exc).__name__}: {exc})") from None
+    _shapes_match({k: tuple(v.shape) for k, v in skeleton.state_dict().items()},
+                  {k: shape for k, (_, shape) in tensors.items()}, path,
+                  f"model {source.model!r} with its config")
+    del skeleton
+    return load_weights(create_model(source.model, **kwargs), path)
+
+
+def load_sr_model(spec: str | Path | ModelSource, *, onnx: bool = True) -> SRModel:
+    """:func:`load_model` for a super-resolution model, in eval mode; a recognizer raises ``ValueError``.
+
+    A registered name without shipped weights gives the network with a fixed seed-0 initialisation
+    and an :class:`UntrainedModelWarning`. ``onnx=False`` refuses ``.onnx`` files (e.g. to export).
+    """
+    source = resolve_model(spec)
+    if source.kind == "onnx" and not onnx:
+        raise ValueError(f"{source.spec} is already an ONNX file; give a model name or a .safetensors file")
+    untrained = source.kind == "name" and not source.trained
+    if untrained:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = load_model(source)
+    else:
+        model = load_model(source)
+    if not isinstance(model, SRModel):
+        sr = [n for n in list_models() if n in ("bicubic", "tsrn", "sgenet")]
+        raise ValueError(f"{source.spec!r} ({type(model).__name__}) is a text recognizer, not a "
+                         f"super-resolution model; choose one of {', '.join(sr)} or a .safetensors of one "
+                         "(recognizers judge SR models: --recognizers / --crnn-weights)")
+    if untrained and any(True for _ in model.parameters()):
+        warnings.warn(
+            f"no trained weights ship for model {source.spec!r}: this is an UNTRAINED (randomly "
+            f"initialised) network, so its images and the text it reads are meaningless. Pass a trained "
+            f".safetensors file (from `sgenet train`) instead.", UntrainedModelWarning, stacklevel=2)
+    return model.eval()
 
 
 def is_pretrained_available(name: str) -> bool:

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from sgenet.atomic import atomic_open
-from sgenet.imaging import tensor_to_pil
+from sgenet.imaging import bicubic_rgb, tensor_to_pil
 from sgenet.train.checkpoint import atomic_write_text
 
 log = logging.getLogger("sgenet.train")
@@ -179,7 +178,7 @@ class RunLogger:
         if not self.enabled:
             return None
         n = min(max_rows, lr.shape[0])
-        up = F.interpolate(lr[:n, :3].float(), size=hr.shape[-2:], mode="bicubic", align_corners=False)
+        up = bicubic_rgb(lr[:n].float(), (hr.shape[-2], hr.shape[-1]))
         h, w = hr.shape[-2:]
         sheet = Image.new("RGB", (3 * w + 8, n * (h + 2)), (255, 255, 255))
         for i in range(n):

@@ -10,25 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sgenet import distributed as sdist
 from sgenet.charset import ctc_greedy_decode, normalize_text
+from sgenet.imaging import bicubic_rgb
 from sgenet.models.registry import create_model, load_weights
 from sgenet.train.losses import ctc_loss
 from sgenet.train.trainer import Trainer
 
 
-def upsample_lr(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """RGB of an LR batch, bicubic-upsampled to ``size`` (H, W) and clamped to [0, 1]."""
-    return F.interpolate(lr[:, :3], size=size, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
-
-
 def recognizer_views(batch: dict[str, Any], hr_fraction: float) -> torch.Tensor:
     """Per item: HR RGB if ``u(seed) < hr_fraction`` else bicubic-upsampled LR RGB."""
     hr = batch["hr"][:, :3]
-    lr_up = upsample_lr(batch["lr"], tuple(hr.shape[-2:])).to(hr.dtype)
+    lr_up = bicubic_rgb(batch["lr"], (hr.shape[-2], hr.shape[-1])).to(hr.dtype)
     u = (batch["seed"] % 1_000_003).to(torch.float64) / 1_000_003
     use_hr = (u < hr_fraction).to(hr.device).view(-1, 1, 1, 1)
     return torch.where(use_hr, hr, lr_up)
@@ -69,7 +64,7 @@ class RecognizerTrainer(Trainer):
             hr = batch["hr"][:, :3]
             with self.autocast():
                 logits_hr = self.model(hr)
-                logits_lr = self.model(upsample_lr(batch["lr"], tuple(hr.shape[-2:])))
+                logits_lr = self.model(bicubic_rgb(batch["lr"], (hr.shape[-2], hr.shape[-1])))
             n = len(batch["label"])
             sums += torch.tensor([word_matches(logits_hr, batch["label"]),
                                   word_matches(logits_lr, batch["label"]), n,

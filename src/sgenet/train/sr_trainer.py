@@ -15,33 +15,33 @@ guidance recognizer is kept unless ``model.kwargs.guide_recognizer`` asks for an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
 
 from sgenet import distributed as sdist
+from sgenet.imaging import bicubic_rgb
+from sgenet.models.base import SRModel
+from sgenet.models.recognizer import CTCRecognizer
 from sgenet.models.registry import (
-    MANIFEST,
-    WEIGHTS_DIR,
-    _check_config,
+    ModelSource,
     create_model,
     is_pretrained_available,
     load_model,
     load_weights,
-    read_safetensors_header,
+    resolve_model,
 )
 from sgenet.train.losses import SRLoss, TextPerceptionLoss, as_rgb01
-from sgenet.train.recognizer_trainer import upsample_lr, word_matches
+from sgenet.train.recognizer_trainer import word_matches
 from sgenet.train.trainer import Trainer
 
 
 class ForwardTrain(nn.Module):
     """Exposes ``model.forward_train`` as ``forward`` so DDP (which hooks ``forward``) can wrap it."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: SRModel) -> None:
         super().__init__()
         self.model = model
 
@@ -55,12 +55,11 @@ def load_frozen_recognizer(path: str, device: torch.device) -> nn.Module:
     return model.to(device).eval().requires_grad_(False)
 
 
-def init_recognizer(model: nn.Module, path: str) -> None:
+def init_recognizer(model: SRModel, path: str) -> None:
     """Load trained textrec weights (a file, or a name with shipped weights) into the guidance recognizer."""
-    recognizer = getattr(model, "recognizer", None)
-    if recognizer is None:
+    if model.recognizer is None:
         raise ValueError(f"model.init_recognizer={path}: this model has no guidance recognizer")
-    recognizer.load_state_dict(load_model(path).state_dict(), strict=True)
+    model.recognizer.load_state_dict(load_model(path).state_dict(), strict=True)
 
 
 def load_except_recognizer(model: nn.Module, path: str) -> None:
@@ -81,37 +80,19 @@ def load_except_recognizer(model: nn.Module, path: str) -> None:
 RECOGNIZER_KWARGS = ("guide_recognizer", "recognizer")
 
 
-class WeightsSource(NamedTuple):
-    """What ``model.init_weights`` names: the file, its sha256 to check (shipped weights), the registry
-    model it holds and the construction arguments it was made with."""
-
-    path: Path
-    sha256: str | None
-    model: str
-    config: dict[str, Any]
-
-
-def weights_source(spec: str) -> WeightsSource:
+def weights_source(spec: str) -> ModelSource:
     """``model.init_weights``: a ``save_weights`` safetensors file (its metadata) or the name of shipped
-    weights (the manifest entry)."""
-    path = Path(spec)
-    if path.is_file() or path.suffix == ".safetensors":
-        _, meta = read_safetensors_header(path)  # FileNotFoundError / ValueError naming the file
-        try:
-            config = json.loads(meta.get("config", "{}"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"model.init_weights={spec}: unreadable model config in its metadata "
-                             f"({exc})") from None
-        if not isinstance(config, dict):
-            raise ValueError(f"model.init_weights={spec}: the model config in its metadata is not a mapping")
-        _check_config(config, f"model.init_weights={spec}: config")
-        return WeightsSource(path, None, meta.get("model", ""), config)
-    if is_pretrained_available(spec):
-        entry = json.loads(MANIFEST.read_text())[spec]
-        config = dict(entry.get("config", {}))
-        return WeightsSource(WEIGHTS_DIR / entry["file"], entry["sha256"], spec, config)
-    raise FileNotFoundError(f"model.init_weights: weights file not found (nor a model with shipped weights): "
-                            f"{spec}")
+    weights (the manifest entry); see :func:`~sgenet.models.registry.resolve_model`."""
+    try:
+        source = resolve_model(spec)  # FileNotFoundError / ValueError naming the file
+    except ValueError as exc:
+        raise ValueError(f"model.init_weights={spec}: {exc}") from None
+    if source.kind == "onnx":
+        raise ValueError(f"model.init_weights={spec}: an ONNX file cannot be trained (give a .safetensors)")
+    if source.path is None:
+        raise FileNotFoundError(f"model.init_weights: weights file not found (nor a model with shipped "
+                                f"weights): {spec}")
+    return source
 
 
 def _is_weights(spec: str) -> bool:
@@ -143,7 +124,7 @@ class SRTrainer(Trainer):
         self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
         self._last_batch: dict[str, Any] | None = None
 
-    def build_model(self) -> nn.Module:
+    def build_model(self) -> SRModel:
         mc = self.cfg.model
         source = weights_source(mc.init_weights) if mc.init_weights else None
         replace_recognizer = bool(mc.init_recognizer)
@@ -162,25 +143,25 @@ class SRTrainer(Trainer):
                 print(f"model.init_weights={mc.init_weights}: its guidance recognizer is kept "
                       f"(model.init_recognizer={mc.init_recognizer} not used)", flush=True)
         model = create_model(mc.name, **mc.kwargs)
-        if not hasattr(model, "forward_train"):
-            raise ValueError(f"model {mc.name!r} is not an SR model (no forward_train); "
+        if not isinstance(model, SRModel):
+            raise ValueError(f"model {mc.name!r} is not an SR model ({type(model).__name__}); "
                              "recognizers train with `sgenet train-recognizer`")
         if source is not None and replace_recognizer:  # the model from a file, its recognizer from another
             load_except_recognizer(model, str(source.path))
             init_recognizer(model, mc.init_recognizer)
-        elif source is not None:
+        elif source is not None and source.path is not None:
             load_weights(model, source.path, sha256=source.sha256)
         elif mc.init_recognizer:
             init_recognizer(model, mc.init_recognizer)
-        recognizer = getattr(model, "recognizer", None)
-        if recognizer is not None and self.cfg.optim.recognizer_lr == 0:
-            recognizer.requires_grad_(False)  # frozen guidance: no backward through it at all
+        if model.recognizer is not None and self.cfg.optim.recognizer_lr == 0:
+            model.recognizer.requires_grad_(False)  # frozen guidance: no backward through it at all
         return model
 
-    def recognizer_of(self, model: nn.Module) -> nn.Module | None:
-        return getattr(model, "recognizer", None)
+    def recognizer_of(self, model: nn.Module) -> CTCRecognizer | None:
+        return model.recognizer if isinstance(model, SRModel) else None
 
     def wrap_step(self, model: nn.Module) -> nn.Module:
+        assert isinstance(model, SRModel)
         return ForwardTrain(model)
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -227,7 +208,7 @@ class SRTrainer(Trainer):
             if self.reader is not None:
                 with self.autocast():
                     row[3] = word_matches(self.reader(as_rgb01(sr)), batch["label"])
-                    row[4] = word_matches(self.reader(upsample_lr(batch["lr"], tuple(hr.shape[-2:]))),
+                    row[4] = word_matches(self.reader(bicubic_rgb(batch["lr"], (hr.shape[-2], hr.shape[-1]))),
                                           batch["label"])
             sums += torch.tensor(row, dtype=torch.float64)
         sdist.all_reduce_sum(sums)

@@ -77,9 +77,11 @@ class Trainer:
         if run.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.step_module = self.wrap_step(self.model)
+        self._ddp: nn.parallel.DistributedDataParallel | None = None  # for no_sync() between micro-batches
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
-            self.step_module = nn.parallel.DistributedDataParallel(self.step_module, device_ids=ids)
+            self._ddp = nn.parallel.DistributedDataParallel(self.step_module, device_ids=ids)
+            self.step_module = self._ddp
         self.compile_seconds = 0.0
         if run.compile:
             self.step_module = torch.compile(self.step_module)
@@ -249,8 +251,8 @@ class Trainer:
         total, parts, finite = 0.0, {}, True
         micro = self._micro_batches(batch)
         for i, mb in enumerate(micro):
-            sync_ctx = (self.step_module.no_sync() if self.dist.enabled and i < len(micro) - 1
-                        and hasattr(self.step_module, "no_sync") else contextlib.nullcontext())
+            sync_ctx = (self._ddp.no_sync() if self._ddp is not None and i < len(micro) - 1
+                        else contextlib.nullcontext())
             with sync_ctx:
                 x = self.inputs(mb)
                 bad = not bool(torch.isfinite(x).all())  # the models reject non-finite input
