@@ -34,7 +34,7 @@ class VisualSemanticAlignment(nn.Module):
                  num_classes: int = NUM_CLASSES, stride: int | tuple[int, int] = 1) -> None:
         super().__init__()
         self.dim = dim
-        self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        self.stride: tuple[int, int] = (stride, stride) if isinstance(stride, int) else (stride[0], stride[1])
         self.text_proj = nn.Linear(num_classes, dim, bias=False)
 
         def stack(depth: int) -> nn.ModuleList:

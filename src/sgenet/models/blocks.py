@@ -134,7 +134,7 @@ class Upsampler(nn.Module):
         self.act = activation(act)
         pad = out_kernel // 2
         if separable_out:
-            self.out = nn.Sequential(
+            self.out: nn.Module = nn.Sequential(
                 nn.Conv2d(up_channels, up_channels, out_kernel, padding=pad, groups=up_channels, bias=False),
                 nn.Conv2d(up_channels, out_channels, 1))
         else:

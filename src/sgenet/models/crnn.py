@@ -26,7 +26,7 @@ class CRNN(CTCRecognizer):
                  input_size: tuple[int, int] = (32, 100), dropout: float = 0.1) -> None:
         super().__init__()
         c1, c2, c3, c4, c5 = channels
-        self.input_size = tuple(input_size)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
         self.cnn = nn.Sequential(
             conv_bn(1, c1), nn.MaxPool2d(2, 2),  # 16 x 50
             conv_bn(c1, c2), nn.MaxPool2d(2, 2),  # 8 x 25

@@ -59,7 +59,7 @@ class GuidanceFusion(nn.Module):
     def __init__(self, channels: int, guide_channels: int, guide_stride: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         c = channels
-        self.guide_stride = tuple(guide_stride)
+        self.guide_stride: tuple[int, int] = (int(guide_stride[0]), int(guide_stride[1]))
         self.guide_norm = nn.BatchNorm2d(guide_channels)
         self.branches = nn.Sequential(
             nn.Conv2d(c + guide_channels, 3 * c, 1), nn.BatchNorm2d(3 * c), nn.PReLU(3 * c),
@@ -89,7 +89,7 @@ class LightGuidanceFusion(nn.Module):
         super().__init__()
         c = channels
         self.c = c
-        self.guide_stride = tuple(guide_stride)
+        self.guide_stride: tuple[int, int] = (int(guide_stride[0]), int(guide_stride[1]))
         self.x_proj = nn.Conv2d(c, 3 * c, 1)  # the three branches' image part
         self.g_proj = nn.Conv2d(guide_channels, 3 * c, 1, bias=False)  # ... and their guidance part
         self.channel_attn = _channel_mlp(c)
@@ -100,6 +100,7 @@ class LightGuidanceFusion(nn.Module):
         c = self.c
         n, _, h, w = x.shape
         wx = self.x_proj.weight.flatten(1).to(x.dtype)  # 3C x C
+        assert self.x_proj.bias is not None and self.agg.bias is not None
         bx = self.x_proj.bias.to(x.dtype)
         g = self.g_proj(guidance).to(x.dtype)  # N x 3C x h' x w'
         # branch 1 only feeds the global pooling: GAP(Wx x + up(Wg g) + b) = Wx GAP(x) + Wg GAP(g) + b

@@ -21,11 +21,11 @@ from sgenet.models.base import SRModel
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
 from sgenet.models.layers import LR_HEIGHT, check_lr_input
 from sgenet.models.ppocr_v6 import PPOCRv6Tiny
-from sgenet.models.recognizer import TextRecognizer
+from sgenet.models.recognizer import CTCRecognizer, TextRecognizer
 from sgenet.models.registry import register_model
 
 # guidance recognizers by registry name (both return N x T x 37 CTC logits)
-GUIDE_RECOGNIZERS: dict[str, type[nn.Module]] = {"textrec": TextRecognizer, "ppocr_v6_tiny": PPOCRv6Tiny}
+GUIDE_RECOGNIZERS: dict[str, type[CTCRecognizer]] = {"textrec": TextRecognizer, "ppocr_v6_tiny": PPOCRv6Tiny}
 # CPU-efficient defaults of the alignment module: image tokens pooled 4 x 2 (4 x W/2 tokens), no dropout
 ALIGN_DEFAULTS: dict[str, Any] = {"stride": (4, 2), "dropout": 0.0}
 # the official SGENet layers (``sgenet_gru``)
@@ -83,6 +83,7 @@ class SGENet(SRModel):
         if residual:
             out = self.upsampler.out
             last = out[-1] if isinstance(out, nn.Sequential) else out
+            assert isinstance(last, nn.Conv2d) and last.bias is not None
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
@@ -108,6 +109,7 @@ class SGENet(SRModel):
         feat = self.shallow(lr)
         logits = guide = None
         if self.recognizer is not None:
+            assert self.alignment is not None
             with torch.autocast(lr.device.type, enabled=False):  # the recognizer stays in fp32
                 logits = self.recognizer(self.recognizer_input(lr).float())
             guide = self.alignment(feat, logits.float().softmax(dim=-1))
