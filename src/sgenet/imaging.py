@@ -37,7 +37,7 @@ def pil_to_tensor(image: Image.Image, size: tuple[int, int] | None = None, mask:
 
     image = image.convert("RGB")
     if size is not None and image.size != tuple(size):
-        image = image.resize(tuple(size), Image.BICUBIC)
+        image = image.resize((size[0], size[1]), Image.Resampling.BICUBIC)
     rgb = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255.0
     return torch.cat([rgb, text_mask(rgb)], dim=0) if mask else rgb
 

@@ -130,7 +130,7 @@ def measure_train_throughput(model: nn.Module, batch: int = 48, width: int = 64,
     device = next(model.parameters()).device
     model.train()
     if channels_last:
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     inputs = example_input(model, batch, width).to(device)
     if channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)

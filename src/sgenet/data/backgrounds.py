@@ -36,7 +36,7 @@ def texture_photos() -> tuple[np.ndarray, ...]:
                 with Image.open(path) as im:
                     im = im.convert("RGB")
                     if max(im.size) > 512:  # keep memory and crop cost small
-                        im.thumbnail((512, 512), Image.BILINEAR)
+                        im.thumbnail((512, 512), Image.Resampling.BILINEAR)
                     photos.append(np.asarray(im))
             except OSError:
                 continue
@@ -65,7 +65,7 @@ def _make_noise(h: int, w: int, rng: np.random.Generator, octaves: int) -> np.nd
     for _ in range(octaves):
         gh, gw = max(2, cells * h // max(h, w) + 1), max(2, cells)
         grid = Image.fromarray((rng.random((gh, gw)) * 255).astype(np.uint8))
-        out += amp * np.asarray(grid.resize((w, h), Image.BICUBIC), np.float32) / 255.0
+        out += amp * np.asarray(grid.resize((w, h), Image.Resampling.BICUBIC), np.float32) / 255.0
         total += amp
         amp *= 0.5
         cells *= 2
@@ -94,7 +94,7 @@ def _value_noise(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     if (ch, cw) != (h, w):
-        crop = np.asarray(Image.fromarray(np.ascontiguousarray(crop), "F").resize((w, h), Image.BILINEAR))
+        crop = np.asarray(Image.fromarray(np.ascontiguousarray(crop), "F").resize((w, h), Image.Resampling.BILINEAR))
     return crop
 
 
@@ -146,7 +146,7 @@ def _photo(h: int, w: int, rng: np.random.Generator) -> np.ndarray | None:
     scale = rng.uniform(0.5, 2.0)
     ch, cw = min(ph, max(4, int(h * scale))), min(pw, max(4, int(w * scale)))
     y0, x0 = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
-    crop = Image.fromarray(img[y0:y0 + ch, x0:x0 + cw]).resize((w, h), Image.BILINEAR)
+    crop = Image.fromarray(img[y0:y0 + ch, x0:x0 + cw]).resize((w, h), Image.Resampling.BILINEAR)
     out = np.asarray(crop, np.float32) / 255.0
     if rng.random() < 0.5:  # tint and flatten: photos behind signs are rarely full contrast
         tint = random_color(rng)

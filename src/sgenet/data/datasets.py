@@ -184,7 +184,7 @@ class ImageFolderDataset(_SkippingDataset):
 
     def read(self, index: int) -> tuple[Image.Image, Image.Image, str]:
         rel, label = self.items[index]
-        hr = _open_image(self.root / rel).resize(HR_SIZE, Image.BICUBIC)
+        hr = _open_image(self.root / rel).resize(HR_SIZE, Image.Resampling.BICUBIC)
         return degrade(hr, self.level, rng_for(self.seed, index)), hr, label
 
 

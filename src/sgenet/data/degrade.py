@@ -106,7 +106,7 @@ def _misalign(img: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.
                           borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
-_RESAMPLE = (Image.BICUBIC, Image.BILINEAR, Image.BOX, Image.LANCZOS, Image.NEAREST, Image.HAMMING)
+_RESAMPLE = (Image.Resampling.BICUBIC, Image.Resampling.BILINEAR, Image.Resampling.BOX, Image.Resampling.LANCZOS, Image.Resampling.NEAREST, Image.Resampling.HAMMING)
 _RESAMPLE_CDF = np.cumsum((0.3, 0.25, 0.2, 0.1, 0.05, 0.1))
 
 
@@ -169,7 +169,7 @@ def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Imag
     if hr.mode != "RGB":
         hr = hr.convert("RGB")
     if hr.size != HR_SIZE:
-        hr = hr.resize(HR_SIZE, Image.BICUBIC)
+        hr = hr.resize(HR_SIZE, Image.Resampling.BICUBIC)
     img = _misalign(np.asarray(hr), spec, rng)
     img = blur(img, *blur_kernels(spec, rng))
     lr = _downsample(img, spec, rng).astype(np.float32) * np.float32(1 / 255)

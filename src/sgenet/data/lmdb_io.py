@@ -26,7 +26,7 @@ from sgenet.atomic import clean_stale_temps
 try:  # Intel ISA-L deflate: the same zlib stream format, ~4x faster at level 1 on these crops
     from isal.isal_zlib import compress as _deflate
 except ImportError:  # a platform without isal wheels: the standard library
-    from zlib import compress as _deflate
+    from zlib import compress as _deflate  # type: ignore[assignment]
 
 NUM_KEY = b"num-samples"
 

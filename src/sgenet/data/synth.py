@@ -47,7 +47,7 @@ class Synthesizer:
     def render_hr(self, index: int) -> tuple[str, Image.Image]:
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, int(index), 0])
         img, label = render_word(self.text(rng), self.fonts, rng)
-        hr = img.resize(HR_SIZE, Image.BICUBIC)
+        hr = img.resize(HR_SIZE, Image.Resampling.BICUBIC)
         return label, hr
 
     def __call__(self, index: int) -> SynthPair:

@@ -151,7 +151,7 @@ class DemoEngine:
         lr = rgb if alpha is None else _with_alpha(rgb, alpha)
         if sr_always and rgb.height > LR_HEIGHT:
             size = (max(LR_HEIGHT, round(rgb.width * LR_HEIGHT / rgb.height)), LR_HEIGHT)
-            squashed = rgb.resize(size, Image.BICUBIC)
+            squashed = rgb.resize(size, Image.Resampling.BICUBIC)
             res = self.upscaler.upscale_loaded([(squashed, None)])[0]
             note = (f"the {rgb.width}x{rgb.height} crop was resized to {size[0]}x{size[1]} and "
                     f"super-resolved to {res.image.width}x{res.image.height}")

@@ -226,10 +226,10 @@ class Upscaler:
                 text = ctc_greedy_decode(frames[0].unsqueeze(0))[0]
             size = output_size(*rgb.size, self.outscale)
             if rgb.height > self.sr_max_height:  # more detail than the model's input: plain resize
-                image, method = rgb.convert("RGB").resize(size, Image.BICUBIC), "bicubic"
+                image, method = rgb.convert("RGB").resize(size, Image.Resampling.BICUBIC), "bicubic"
             else:
                 image, method = tiling.to_output_size(sr, size), "sr"
             if alpha is not None:
-                image.putalpha(alpha.resize(size, Image.BICUBIC))
+                image.putalpha(alpha.resize(size, Image.Resampling.BICUBIC))
             results.append(UpscaleResult(image, text, method))
         return results

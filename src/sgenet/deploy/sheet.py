@@ -70,8 +70,8 @@ def comparison_sheet(rows: Sequence[SheetRow], title: str = "SR") -> Image.Image
         draw.text((x, 4), label, fill=(80, 80, 80), font=small)
     for k, (row, size, text) in enumerate(zip(shown, sizes, texts)):
         y = head + k * (ROW_HEIGHT + GAP)
-        sheet.paste(_flat(row.lr).resize(size, Image.NEAREST), (x_lr, y))
-        sheet.paste(_flat(row.sr).resize(size, Image.BICUBIC), (x_sr, y))
+        sheet.paste(_flat(row.lr).resize(size, Image.Resampling.NEAREST), (x_lr, y))
+        sheet.paste(_flat(row.sr).resize(size, Image.Resampling.BICUBIC), (x_sr, y))
         draw.text((x_text, y + (ROW_HEIGHT - 16) // 2), text, fill=(0, 0, 0), font=font)
     if more:
         draw.text((GAP, height - 24), f"... and {more} more (the sheet shows the first {MAX_ROWS})",

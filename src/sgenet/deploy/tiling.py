@@ -105,4 +105,4 @@ def stitch(pieces: Sequence[torch.Tensor], offsets: Sequence[int], length: int,
 def to_output_size(sr_rgb: torch.Tensor, size: tuple[int, int]) -> Image.Image:
     """``3 x 32 x 2W`` SR in [0, 1] -> PIL RGB of exactly ``size`` (PIL bicubic, antialiased)."""
     image = tensor_to_pil(sr_rgb)
-    return image if image.size == tuple(size) else image.resize(tuple(size), Image.BICUBIC)
+    return image if image.size == tuple(size) else image.resize((size[0], size[1]), Image.Resampling.BICUBIC)

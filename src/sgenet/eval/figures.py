@@ -25,7 +25,7 @@ HR_COLOR = (40, 40, 40)
 RIGHT, WRONG = (0, 130, 0), (200, 0, 0)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1: fixed-size bitmap font
@@ -89,7 +89,7 @@ def accuracy_chart(report: dict[str, Any], path: str | os.PathLike) -> Path | No
 
 def _cell(image: np.ndarray, scale: int, size: tuple[int, int]) -> Image.Image:
     pil = Image.fromarray(image)
-    return pil.resize(size, Image.NEAREST if scale > 2 else Image.BICUBIC)
+    return pil.resize(size, Image.Resampling.NEAREST if scale > 2 else Image.Resampling.BICUBIC)
 
 
 def examples_grid(report: dict[str, Any], path: str | os.PathLike, max_rows: int = 16) -> Path | None:

@@ -200,7 +200,7 @@ class TesseractRecognizer(Recognizer):
     def prepare(image: np.ndarray) -> Image.Image:
         grey = Image.fromarray(image).convert("L")
         w, h = grey.size
-        grey = grey.resize((max(1, round(w * 64 / h)), 64), Image.BICUBIC)
+        grey = grey.resize((max(1, round(w * 64 / h)), 64), Image.Resampling.BICUBIC)
         arr = np.asarray(grey)
         border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
         return Image.fromarray(np.pad(arr, 10, mode="constant", constant_values=int(np.median(border))))

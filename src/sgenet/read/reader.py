@@ -135,7 +135,7 @@ class Reader:
         for crop in crops:
             h, w = crop.shape[:2]
             size = (max(LR_HEIGHT, round(w * LR_HEIGHT / h)), LR_HEIGHT)
-            loaded.append((Image.fromarray(crop).resize(size, Image.BICUBIC), None))
+            loaded.append((Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC), None))
         return [np.asarray(r.image.convert("RGB")) for r in self.upscaler.upscale_loaded(loaded)]
 
     def read_array(self, rgb: np.ndarray) -> list[Word]:

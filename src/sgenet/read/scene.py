@@ -57,7 +57,7 @@ def render_scene(size: tuple[int, int] = (480, 320), signs=SIGNS, seed: int = 0,
         draw.text((x0, y0), text, font=font, fill=ink)
         quad = [[left, top], [right, top], [right, bottom], [left, bottom]]
         truth.append((text, [[x / supersample, y / supersample] for x, y in quad]))
-    small = img.resize(size, Image.LANCZOS).filter(ImageFilter.GaussianBlur(blur))
+    small = img.resize(size, Image.Resampling.LANCZOS).filter(ImageFilter.GaussianBlur(blur))
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=jpeg_quality)
     buf.seek(0)

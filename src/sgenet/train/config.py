@@ -116,12 +116,12 @@ class Config:
                 raise ValueError(f"config {key}={value!r}: expected one of {', '.join(allowed)}")
         positive = {"data.batch_size": self.data.batch_size, "run.max_steps": self.run.max_steps,
                     "run.max_bad_steps": self.run.max_bad_steps, "run.keep_last": self.run.keep_last}
-        for key, value in positive.items():
-            if value < 1:
-                raise ValueError(f"config {key}={value}: must be >= 1")
-        for key, value in _floats(self):
-            if not math.isfinite(value):
-                raise ValueError(f"config {key}={value}: must be a finite number")
+        for key, count in positive.items():
+            if count < 1:
+                raise ValueError(f"config {key}={count}: must be >= 1")
+        for key, real in _floats(self):
+            if not math.isfinite(real):
+                raise ValueError(f"config {key}={real}: must be a finite number")
         non_negative = {"optim.recognizer_lr": self.optim.recognizer_lr,
                         "optim.weight_decay": self.optim.weight_decay,
                         "optim.clip_grad": self.optim.clip_grad,
@@ -132,9 +132,9 @@ class Config:
                         "loss.scale": self.loss.scale,
                         "data.num_workers": self.data.num_workers, "data.val_max": self.data.val_max,
                         "run.threads": self.run.threads, "run.sample_every": self.run.sample_every}
-        for key, value in non_negative.items():
-            if value < 0:
-                raise ValueError(f"config {key}={value}: must be >= 0")
+        for key, amount in non_negative.items():
+            if amount < 0:
+                raise ValueError(f"config {key}={amount}: must be >= 0")
         if self.optim.lr <= 0:
             raise ValueError(f"config optim.lr={self.optim.lr}: must be > 0")
         for key in ("run.log_every", "run.val_every", "run.ckpt_every", "optim.step_size"):
@@ -163,7 +163,7 @@ MAX_SYNTH_SIZE = 100_000_000
 
 def _floats(config: Config) -> list[tuple[str, float]]:
     """Every float value of the config (tuples included) as ``(dotted key, value)``."""
-    found = []
+    found: list[tuple[str, float]] = []
     for section in dataclasses.fields(config):
         value = getattr(config, section.name)
         if not dataclasses.is_dataclass(value):
@@ -211,7 +211,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ValueError(f"config {key}: expected a mapping, got {value!r}")
-        return _build(tp, value, prefix=f"{key}.")
+        return _build(typing.cast(type, tp), value, prefix=f"{key}.")
     if origin in (typing.Union, types.UnionType):
         return value
     try:
@@ -330,7 +330,7 @@ def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, A
             raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. optim.lr=5e-4")
         key, raw = item.split("=", 1)
         parts = key.strip().split(".")
-        node, cls = out, Config
+        node, cls = out, typing.cast(Any, Config)
         for i, part in enumerate(parts):
             hints = _hints(cls) if cls is not None else None
             if hints is not None and part not in hints:

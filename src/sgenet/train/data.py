@@ -47,7 +47,8 @@ class StepBatchSampler:
         self.n, self.batch, self.seed = num_items, batch_size, seed
         self.rank, self.world = rank, world_size
         self.start_step, self.shuffle = start_step, shuffle
-        self._perm_epoch, self._perm = -1, None
+        self._perm_epoch = -1
+        self._perm = torch.arange(0)
 
     def _perm_for(self, epoch: int) -> torch.Tensor:
         if epoch != self._perm_epoch:

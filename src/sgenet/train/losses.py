@@ -121,4 +121,5 @@ class SRLoss(nn.Module):
         if not terms:
             raise ValueError("all loss weights are zero")
         total = self.scale * sum(self.weights[k] * v for k, v in terms.items())
+        assert isinstance(total, torch.Tensor)
         return total, {k: float(v.detach()) for k, v in terms.items()}

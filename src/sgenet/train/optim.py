@@ -19,7 +19,8 @@ from sgenet.train.config import OptimConfig
 def param_groups(model: nn.Module, cfg: OptimConfig, recognizer: nn.Module | None = None) -> list[dict]:
     """Split trainable parameters: ``recognizer`` ones at ``recognizer_lr``, the rest at ``lr``."""
     rec_ids = {id(p) for p in recognizer.parameters()} if recognizer is not None else set()
-    main, rec = [], []
+    main: list[nn.Parameter] = []
+    rec: list[nn.Parameter] = []
     for p in model.parameters():
         if p.requires_grad:
             (rec if id(p) in rec_ids else main).append(p)
@@ -30,7 +31,7 @@ def param_groups(model: nn.Module, cfg: OptimConfig, recognizer: nn.Module | Non
 
 
 def build_optimizer(groups: Iterable[dict], cfg: OptimConfig) -> torch.optim.Optimizer:
-    return torch.optim.Adam(list(groups), betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(list(groups), betas=(cfg.betas[0], cfg.betas[1]), weight_decay=cfg.weight_decay)
 
 
 def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:

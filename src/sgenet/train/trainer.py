@@ -14,7 +14,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,8 +75,8 @@ class Trainer:
         torch.manual_seed(seed)
         self.model = self.build_model().to(self.device)
         if run.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.step_module = self.wrap_step(self.model)
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.step_module: nn.Module = self.wrap_step(self.model)
         self._ddp: nn.parallel.DistributedDataParallel | None = None  # for no_sync() between micro-batches
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
@@ -84,13 +84,14 @@ class Trainer:
             self.step_module = self._ddp
         self.compile_seconds = 0.0
         if run.compile:
-            self.step_module = torch.compile(self.step_module)
+            self.step_module = cast(nn.Module, torch.compile(self.step_module))
         self.optimizer = build_optimizer(param_groups(self.model, cfg.optim, self.recognizer_of(self.model)),
                                          cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, run.max_steps)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.ckpt = CheckpointManager(self.run_dir, run.keep_last)
-        self.step, self.best, self.bad_in_row, self.skipped = 0, None, 0, 0
+        self.step, self.bad_in_row, self.skipped = 0, 0, 0
+        self.best: float | None = None
         self.train_seconds = 0.0  # wall time spent training (data + steps + validation), over resumes
         # RNG states of a resumed checkpoint are restored at the start of the training loop, after
         # everything that draws random numbers while it is built (subclass models, readers, loaders).
@@ -168,7 +169,7 @@ class Trainer:
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         rng = capture_rng()
-        rngs = [rng]
+        rngs: list[Any] = [rng]
         if self.dist.enabled:
             rngs = [None] * self.dist.world_size
             dist.all_gather_object(rngs, rng)
@@ -248,7 +249,8 @@ class Trainer:
         """One optimiser step; returns (applied, loss, parts). Non-finite loss or grads skip it."""
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        total, parts, finite = 0.0, {}, True
+        total, finite = 0.0, True
+        parts: dict[str, float] = {}
         micro = self._micro_batches(batch)
         for i, mb in enumerate(micro):
             sync_ctx = (self._ddp.no_sync() if self._ddp is not None and i < len(micro) - 1
