@@ -99,11 +99,12 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / (args.config.stem if args.config else cfg.model.name)
     if args.accum_steps < 1:
         raise ValueError("--accum-steps must be >= 1")
-    if args.task == "recognizer":
-        from sgenet.train.recognizer_trainer import RecognizerTrainer as TrainerClass
-    else:
-        from sgenet.train.sr_trainer import SRTrainer as TrainerClass
-    trainer = TrainerClass(cfg, out, resume=args.resume, accum_steps=args.accum_steps)
+    from sgenet.train.recognizer_trainer import RecognizerTrainer
+    from sgenet.train.sr_trainer import SRTrainer
+
+    trainer_class: type[RecognizerTrainer] | type[SRTrainer] = (
+        RecognizerTrainer if args.task == "recognizer" else SRTrainer)
+    trainer = trainer_class(cfg, out, resume=args.resume, accum_steps=args.accum_steps)
     try:
         trainer.fit()
     except TrainingDiverged as exc:

@@ -26,6 +26,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from tqdm import tqdm
@@ -126,7 +127,10 @@ def _make_upscaler(args: argparse.Namespace):
 def _plan(items: list[InputItem], args: argparse.Namespace) -> tuple[list, list[str], int]:
     """``(todo [(item, out, write)], failures, kept)``: collisions fail, existing outputs are kept."""
     wants_text = bool(args.save_text or args.print_text or args.sheet)
-    todo, failures, kept, seen = [], [], 0, {}
+    todo: list = []
+    failures: list[str] = []
+    kept = 0
+    seen: dict[Path, Path] = {}
     inputs = {item.path.resolve() for item in items}
     for item in items:
         out = output_path(item, args.output, args.suffix, "." + args.ext)
@@ -147,7 +151,9 @@ def _plan(items: list[InputItem], args: argparse.Namespace) -> tuple[list, list[
 def _process(up, todo: list, bar: tqdm, failures: list[str],
              notes: list[str] | None = None) -> tuple[list, list, int]:
     """Run the plan chunk by chunk: text rows ``(path, name, text)``, sheet rows, images written."""
-    rows, sheet_rows, written = [], [], 0
+    rows: list = []
+    sheet_rows: list = []
+    written = 0
     notes = [] if notes is None else notes
     chunk = max(4 * up.batch_size, 64)
     for start in range(0, len(todo), chunk):
@@ -218,7 +224,7 @@ def _gather(rows: list, sheet_rows: list) -> tuple[list, list] | None:
         return r.name, buf_lr.getvalue(), buf_sr.getvalue(), r.text
 
     payload = (rows, [pack(r) for r in sheet_rows])
-    gathered = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    gathered: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(payload, gathered, dst=0)
     if gathered is None:
         return None
@@ -263,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{written} images written to {args.output}, {kept} existing kept"
           f"{' (use --overwrite to redo them)' if kept else ''}, {len(failures)} failed", file=sys.stderr)
 
-    gathered = (rows, sheet_rows)
+    gathered: tuple[list, list] | None = (rows, sheet_rows)
     rank, world = info.rank, info.world_size
     if info.world_size > 1 and os.environ.get("MASTER_ADDR"):
         init_distributed("cpu")

@@ -94,7 +94,8 @@ def _value_noise(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     if (ch, cw) != (h, w):
-        crop = np.asarray(Image.fromarray(np.ascontiguousarray(crop), "F").resize((w, h), Image.Resampling.BILINEAR))
+        image = Image.fromarray(np.ascontiguousarray(crop), "F")
+        crop = np.asarray(image.resize((w, h), Image.Resampling.BILINEAR))
     return crop
 
 

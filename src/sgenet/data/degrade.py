@@ -106,7 +106,8 @@ def _misalign(img: np.ndarray, spec: LevelSpec, rng: np.random.Generator) -> np.
                           borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
-_RESAMPLE = (Image.Resampling.BICUBIC, Image.Resampling.BILINEAR, Image.Resampling.BOX, Image.Resampling.LANCZOS, Image.Resampling.NEAREST, Image.Resampling.HAMMING)
+_R = Image.Resampling
+_RESAMPLE = (_R.BICUBIC, _R.BILINEAR, _R.BOX, _R.LANCZOS, _R.NEAREST, _R.HAMMING)
 _RESAMPLE_CDF = np.cumsum((0.3, 0.25, 0.2, 0.1, 0.05, 0.1))
 
 

@@ -43,9 +43,9 @@ def contact_sheet(
     for k, (lr, hr, label) in enumerate(items):
         r, c = divmod(k, cols)
         x, y = c * (cell_w + 2 * gap) + gap, head + r * cell_h
-        sheet.paste(lr.convert("RGB").resize(HR_SIZE, Image.Resampling.BICUBIC).resize((cw, ch), Image.Resampling.NEAREST), (x, y))
-        sheet.paste(hr.convert("RGB").resize(HR_SIZE, Image.Resampling.BICUBIC).resize((cw, ch), Image.Resampling.NEAREST),
-                    (x + cw + gap, y))
+        for image, left in ((lr, x), (hr, x + cw + gap)):
+            up = image.convert("RGB").resize(HR_SIZE, Image.Resampling.BICUBIC)
+            sheet.paste(up.resize((cw, ch), Image.Resampling.NEAREST), (left, y))
         text = label if len(label) <= 40 else label[:37] + "..."
         draw.text((x, y + ch + 1), text.encode("ascii", "replace").decode(), fill=(0, 0, 0), font=font)
     return sheet

@@ -121,8 +121,9 @@ def word_accuracy(predictions: Sequence[str], labels: Sequence[str]) -> float:
 
 def gap_recovered(acc_bicubic: float | None, acc_sr: float | None, acc_hr: float | None) -> float | None:
     """``(acc_SR - acc_bicubic) / (acc_HR - acc_bicubic)``; ``None`` when undefined (no gap, or missing)."""
-    values = (acc_bicubic, acc_sr, acc_hr)
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+    if acc_bicubic is None or acc_sr is None or acc_hr is None:
+        return None
+    if any(isinstance(v, float) and math.isnan(v) for v in (acc_bicubic, acc_sr, acc_hr)):
         return None
     denom = acc_hr - acc_bicubic
     if abs(denom) < 1e-12:

@@ -174,7 +174,10 @@ class PPOCRRecognizer(Recognizer):
     def _read(self, images: list[np.ndarray]) -> list[str]:
         if self._engine is None:
             threads = self.threads or torch.get_num_threads()
-            self._engine = OnnxPPOCR(find_package_file(self.package, self.relpath), threads=threads)
+            model_file = find_package_file(self.package, self.relpath)
+            if model_file is None:
+                raise RuntimeError(f"{self.package} is not installed ({INSTALL_HINTS[self.package]})")
+            self._engine = OnnxPPOCR(model_file, threads=threads)
         return self._engine.read_bgr([np.ascontiguousarray(im[:, :, ::-1]) for im in images])
 
 

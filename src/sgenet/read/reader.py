@@ -136,6 +136,8 @@ class Reader:
             h, w = crop.shape[:2]
             size = (max(LR_HEIGHT, round(w * LR_HEIGHT / h)), LR_HEIGHT)
             loaded.append((Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC), None))
+        if self.upscaler is None:
+            raise ValueError("this Reader was made with sr=False: it has no upscaler")
         return [np.asarray(r.image.convert("RGB")) for r in self.upscaler.upscale_loaded(loaded)]
 
     def read_array(self, rgb: np.ndarray) -> list[Word]:
