@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from collections.abc import Sized
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -29,7 +31,7 @@ def _save_atomic(img, out: Path) -> None:
 def show(args: argparse.Namespace) -> int:
     ds = open_dataset(args.path, level=args.level, seed=args.seed)
     try:
-        n = len(ds)
+        n = len(cast(Sized, ds))
     except TypeError:  # unlimited stream
         n = args.num
     if args.random:
@@ -63,7 +65,7 @@ def check(args: argparse.Namespace) -> int:
             return 1
         if isinstance(ds, IterableDataset):
             raise ValueError(f"{args.path} is a stream; nothing to check")
-        n = len(ds)
+        n = len(cast(Sized, ds))
         for i in range(n):
             ds[i]
     skipped = getattr(ds, "skipped", 0)

@@ -33,8 +33,8 @@ def texture_photos() -> tuple[np.ndarray, ...]:
         path = root / name
         if path.is_file():
             try:
-                with Image.open(path) as im:
-                    im = im.convert("RGB")
+                with Image.open(path) as opened:
+                    im = opened.convert("RGB")
                     if max(im.size) > 512:  # keep memory and crop cost small
                         im.thumbnail((512, 512), Image.Resampling.BILINEAR)
                     photos.append(np.asarray(im))
@@ -166,7 +166,6 @@ def make_background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     elif r < 0.75:
         out = _texture(h, w, rng)
     else:
-        out = _photo(h, w, rng)
-        if out is None:
-            out = _texture(h, w, rng)
+        photo = _photo(h, w, rng)
+        out = _texture(h, w, rng) if photo is None else photo
     return out.astype(np.float32, copy=False)

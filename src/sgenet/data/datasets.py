@@ -13,6 +13,7 @@ import os
 import struct
 import warnings
 from pathlib import Path
+from typing import cast
 
 import lmdb
 import torch
@@ -35,9 +36,9 @@ def make_sample(lr: Image.Image, hr: Image.Image, label: str) -> Sample:
 def collate(batch: list[Sample]) -> dict[str, torch.Tensor | list[str]]:
     """Stack samples: ``{"lr": N x 4 x 16 x 64, "hr": N x 4 x 32 x 128, "label": [str]}``."""
     return {
-        "lr": torch.stack([b["lr"] for b in batch]),
-        "hr": torch.stack([b["hr"] for b in batch]),
-        "label": [b["label"] for b in batch],
+        "lr": torch.stack([cast(torch.Tensor, b["lr"]) for b in batch]),
+        "hr": torch.stack([cast(torch.Tensor, b["hr"]) for b in batch]),
+        "label": [str(b["label"]) for b in batch],
     }
 
 

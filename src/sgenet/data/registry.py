@@ -37,7 +37,7 @@ def is_textzoom_root(path: str | os.PathLike) -> bool:
         is_lmdb_dir(path / s) for s in TEXTZOOM_TRAIN)
 
 
-def _synth(spec: str, level: str, seed: int) -> Dataset:
+def _synth(spec: str, level: str | None, seed: int) -> Dataset:
     level = "mix" if level is None else level
     rest = spec[len("synth"):]
     if not rest:
@@ -89,7 +89,7 @@ def open_splits(path: str | os.PathLike, level: str | None = None, seed: int = 0
     if not path.exists():
         raise FileNotFoundError(f"dataset not found: {path}")
     test = path / "test"
-    splits = {s: TextZoomLMDB(test / s) for s in TEXTZOOM_TEST if is_lmdb_dir(test / s)}
+    splits: dict[str, Dataset] = {s: TextZoomLMDB(test / s) for s in TEXTZOOM_TEST if is_lmdb_dir(test / s)}
     if splits:
         return splits
     if _is_single(path):

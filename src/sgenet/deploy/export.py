@@ -54,6 +54,8 @@ class BicubicX2(nn.Module):
     4-tap convolutions per axis (edge padding, the two output phases interleaved). Same numbers,
     but far cheaper in ONNX Runtime than its cubic ``Resize``."""
 
+    taps: torch.Tensor
+
     def __init__(self, channels: int = 3) -> None:
         super().__init__()
         even = [_cubic(d) for d in (1.75, 0.75, 0.25, 1.25)]  # output 2k samples k-0.25

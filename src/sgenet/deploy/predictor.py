@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from PIL import Image
@@ -174,7 +175,8 @@ class Upscaler:
     def __call__(self, images: ImageSource | Sequence[ImageSource], return_text: bool = False):
         """One source -> one PIL image; a list -> a list. With ``return_text``: ``(images, texts)``."""
         single = not isinstance(images, list | tuple)
-        sources = [images] if single else list(images)
+        sources: list[ImageSource] = (list(images) if isinstance(images, list | tuple)
+                                      else [cast(ImageSource, images)])
         results = self.upscale_loaded([load_image(s) for s in sources])
         out = [r.image for r in results]
         texts = [r.text for r in results]

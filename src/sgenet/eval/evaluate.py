@@ -12,12 +12,14 @@ the batches are the single-process ones, so even the legacy mean of batch means 
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import warnings
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -85,7 +87,7 @@ class _Items(Dataset):
         self.dataset = dataset
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(cast(Sized, self.dataset))
 
     def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
         loader = getattr(self.dataset, "load_item", None)  # exact item: no skip-and-substitute
@@ -221,7 +223,8 @@ def evaluate(models: Sequence[EvalModel], splits: Sequence[Split], recognizers: 
     states: dict[str, _SplitState] = {}
     for split in splits:
         state = _SplitState(keys, rec_names)
-        n = len(split.dataset) if opts.limit is None else min(len(split.dataset), opts.limit)
+        size = len(cast(Sized, split.dataset))
+        n = size if opts.limit is None else min(size, opts.limit)
         num_batches = math.ceil(n / opts.batch_size)
         batches = [list(range(b * opts.batch_size, min(n, (b + 1) * opts.batch_size)))
                    for b in shard_indices(num_batches)]
@@ -260,7 +263,8 @@ def _summarise(models: list[EvalModel], states: dict[str, _SplitState], rec_name
                 psnr = _ratio(sum(wi * st.metrics[key].psnr(True) for wi, st in zip(w, sts) if wi), sum(w))
                 ssim = _ratio(sum(wi * st.metrics[key].ssim(True) for wi, st in zip(w, sts) if wi), sum(w))
                 return psnr, ssim
-            total = MetricSums.from_state(sum(st.metrics[key].state() for st in sts))
+            states = (st.metrics[key].state() for st in sts)
+            total = MetricSums.from_state(functools.reduce(operator.add, states))
             return total.psnr(), total.ssim()
 
         psnr_b, ssim_b = fid(BICUBIC)

@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from torch.utils.data import Dataset
 
@@ -30,7 +31,7 @@ class Split:
     root: str = ""  # the --data argument it came from
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(cast(Sized, self.dataset))
 
 
 def parse_levels(levels: str | Sequence[str] | None) -> list[str]:

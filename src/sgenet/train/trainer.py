@@ -13,6 +13,7 @@ import copy
 import math
 import random
 import time
+from collections.abc import Sized
 from pathlib import Path
 from typing import Any, cast
 
@@ -179,7 +180,7 @@ class Trainer:
             "rng": rngs, "step": self.step, "best": self.best, "skipped": self.skipped,
             "train_seconds": self.train_seconds,
             "data": {"seed": self.cfg.run.seed, "batch_size": self.cfg.data.batch_size,
-                     "num_items": len(self.train_set), "next_step": self.step},
+                     "num_items": len(cast(Sized, self.train_set)), "next_step": self.step},
             "config": self.cfg.to_dict(), "world_size": self.dist.world_size,
         }
 
@@ -199,7 +200,8 @@ class Trainer:
         rngs = state["rng"]
         self._pending_rng = rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0]
         data = state["data"]
-        if data["num_items"] != len(self.train_set) or data["batch_size"] != self.cfg.data.batch_size:
+        num_items = len(cast(Sized, self.train_set))
+        if data["num_items"] != num_items or data["batch_size"] != self.cfg.data.batch_size:
             print("warning: resuming with a different training set or batch size: data order changes",
                   flush=True)
         if self.is_main:
@@ -289,7 +291,8 @@ class Trainer:
     def fit(self) -> Path:
         """Train to ``run.max_steps``; returns the path of the exported final weights."""
         cfg, run = self.cfg, self.cfg.run
-        sampler = StepBatchSampler(len(self.train_set), cfg.data.batch_size, run.seed, self.dist.rank,
+        num_items = len(cast(Sized, self.train_set))
+        sampler = StepBatchSampler(num_items, cfg.data.batch_size, run.seed, self.dist.rank,
                                    self.dist.world_size, start_step=self.step)
         loader = iter(make_train_loader(self.train_set, sampler, cfg.data.num_workers))
         stats = StepStats(cfg.data.batch_size)
@@ -351,7 +354,7 @@ class Trainer:
             metrics = {**stats.flush(self.dist.world_size, self.device),
                        "lr": self.optimizer.param_groups[0]["lr"], "skipped": self.skipped,
                        "train_minutes": self.train_seconds / 60,
-                       "epoch": step * self.cfg.data.batch_size / len(self.train_set)}
+                       "epoch": step * self.cfg.data.batch_size / len(cast(Sized, self.train_set))}
             self.logger.log(step, metrics)
             self.logger.progress(step, {"loss": metrics["train/loss"], "samples/s": metrics["samples_per_s"]})
         is_best = self.val_set is not None and (step % run.val_every == 0 or last) and self.run_validation()
