@@ -66,6 +66,8 @@ class DemoServer(ThreadingHTTPServer):
     def url(self) -> str:
         """``http://HOST:PORT/`` of the bound socket."""
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/"
 
     def store(self, files: dict[str, tuple[bytes, str]]) -> str:
