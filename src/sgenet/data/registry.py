@@ -8,7 +8,8 @@ Layouts recognised by :func:`open_dataset`:
   pipeline at ``level`` and ``seed``)
 * a TextZoom root (``train1/``, ``train2/``, ``test/easy|medium|hard``) -> the training LMDBs joined
   (use :func:`open_splits` for the three test splits)
-* ``synth`` -> :class:`SyntheticStream` (unlimited); ``synth:N`` -> :class:`SyntheticDataset` of N pairs
+* ``synth`` or ``synth:`` -> :class:`SyntheticStream` (unlimited); ``synth:N`` -> :class:`SyntheticDataset`
+  of N pairs (the grammar of :mod:`sgenet.data.synth_spec`)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from sgenet.data.datasets import ImageFolderDataset, PairFolderDataset, TextZoomLMDB
 from sgenet.data.lmdb_io import is_lmdb_dir
 from sgenet.data.stream import SyntheticDataset, SyntheticStream
+from sgenet.data.synth_spec import is_synth, synth_size
 
 TEXTZOOM_TEST = ("easy", "medium", "hard")
 TEXTZOOM_TRAIN = ("train1", "train2")
@@ -39,13 +41,9 @@ def is_textzoom_root(path: str | os.PathLike) -> bool:
 
 def _synth(spec: str, level: str | None, seed: int) -> Dataset:
     level = "mix" if level is None else level
-    rest = spec[len("synth"):]
-    if not rest:
+    num = synth_size(spec)
+    if num is None:
         return SyntheticStream(seed=seed, level=level)
-    try:
-        num = int(rest.lstrip(":"))
-    except ValueError:
-        raise ValueError(f"bad synthetic dataset spec {spec!r}: use 'synth' or 'synth:N'") from None
     return SyntheticDataset(num, seed=seed, level=level)
 
 
@@ -56,7 +54,7 @@ def open_dataset(path: str | os.PathLike, level: str | None = None, seed: int = 
     (default ``medium``) and ``synth`` (default ``mix``).
     """
     spec = str(path)
-    if spec == "synth" or spec.startswith("synth:"):
+    if is_synth(spec):
         return _synth(spec, level, seed)
     path = Path(path)
     if not path.exists():

@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from sgenet.eval.ppocr import ENGINES, INSTALL_HINTS, OnnxPPOCR, find_package_file
+from sgenet.imaging import tensor_to_uint8  # noqa: F401  (re-exported: the judges read uint8)
 
 if TYPE_CHECKING:
     from sgenet.models.recognizer import CTCRecognizer

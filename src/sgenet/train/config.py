@@ -178,17 +178,13 @@ def _floats(config: Config) -> list[tuple[str, float]]:
 
 def _check_synth_spec(spec: str) -> None:
     """``synth:N`` (optionally ``@K``) with N in range; other sources are checked when opened."""
+    from sgenet.data.synth_spec import is_synth, synth_size
+
     path = spec.rpartition("@")[0] if spec.rpartition("@")[2].isdigit() else spec
-    if not (path == "synth" or path.startswith("synth:")):
+    if not is_synth(path):
         return
-    text = path[len("synth"):].lstrip(":").strip()
-    if not text:
-        return
-    try:
-        size = float(text)
-    except ValueError:
-        raise ValueError(f"data source {spec!r}: expected synth: or synth:N") from None
-    if not (math.isfinite(size) and 1 <= size <= MAX_SYNTH_SIZE and size == int(size)):
+    size = synth_size(path)  # ValueError naming the source
+    if size is not None and size > MAX_SYNTH_SIZE:
         raise ValueError(f"data source {spec!r}: N must be a whole number in [1, {MAX_SYNTH_SIZE:,}]")
 
 

@@ -140,16 +140,14 @@ def open_source(spec: str, synth_size: int = 1_000_000, level: str = "",
                 synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
     """One training source (see the module docstring); fails with a message naming ``spec``."""
     import sgenet.data as sdata
+    from sgenet.data.synth_spec import is_synth
+    from sgenet.data.synth_spec import synth_size as parse_synth_size
 
     path, times = _parse_spec(spec)
     parts: list[Dataset] = []
     for k in range(times):
-        if path == "synth" or path.startswith("synth:"):
-            size_text = path[len("synth"):].lstrip(":").strip()
-            try:
-                size = int(float(size_text)) if size_text else synth_size
-            except ValueError:
-                raise ValueError(f"data source {spec!r}: expected synth: or synth:N") from None
+        if is_synth(path):
+            size = parse_synth_size(path) or synth_size
             options = {"level": level or "mix", **(synth_options or {})}
             # map-style and deterministic per index: resumable and shardable like any other source
             parts.append(sdata.SyntheticDataset(size, seed=seed + k, **options))
