@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,10 @@ def shard_indices(n: int, rank: int | None = None, world_size: int | None = None
     return list(range(rank, n, world_size))
 
 
-def all_gather_objects(obj: object) -> list[object]:
+def all_gather_objects(obj: T) -> list[T]:
     """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` in a single process."""
     if dist.is_available() and dist.is_initialized():
-        out: list[object] = [None] * dist.get_world_size()
+        out: list[Any] = [None] * dist.get_world_size()
         dist.all_gather_object(out, obj)
         return out
     return [obj]
