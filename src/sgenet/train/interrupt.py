@@ -1,4 +1,5 @@
-"""Stopping a training run cleanly: the first Ctrl-C / SIGTERM asks the loop to stop after the current
+"""How a training run stops early: :class:`TrainingDiverged` (non-finite losses or weights), and cleanly on
+request: the first Ctrl-C / SIGTERM asks the loop to stop after the current
 step (it then writes a checkpoint and raises :class:`TrainingInterrupted`); a second Ctrl-C stops at once."""
 
 from __future__ import annotations
@@ -8,6 +9,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised after ``run.max_bad_steps`` consecutive non-finite losses, or when the final weights
+    are not finite (they are then not written)."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):

@@ -35,14 +35,9 @@ from sgenet.train.checkpoint import (
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
 from sgenet.train.ddp import any_rank, max_replica_diff
-from sgenet.train.interrupt import StopRequests, TrainingInterrupted
+from sgenet.train.interrupt import StopRequests, TrainingDiverged, TrainingInterrupted
 from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
-
-
-class TrainingDiverged(RuntimeError):
-    """Raised after ``run.max_bad_steps`` consecutive non-finite losses, or when the final weights
-    are not finite (they are then not written)."""
 
 
 class Trainer:
