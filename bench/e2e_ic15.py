@@ -23,6 +23,7 @@ import argparse
 import json
 import re
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
 
 
-def make_systems(names: list[str], threads: int, device: str) -> dict:
+def make_systems(names: list[str], threads: int, device: str, share: bool = False) -> dict:
     """``{name: callable(bgr) -> [(quad, text)]}``."""
     from rapidocr import RapidOCR
 
@@ -64,19 +65,35 @@ def make_systems(names: list[str], threads: int, device: str) -> dict:
             return [(q, t) for q, t, _ in line_words(engine(bgr, return_word_box=True))]
         systems["rapidocr"] = rapid
     readers = {}
-    if "read-nosr" in names:
+    if "read-nosr" in names and not (share and "read-sr" in names):
         readers["read-nosr"] = Reader(sr=False, threads=threads, device=device)
     if "read-sr" in names:
         readers["read-sr"] = Reader(threads=threads, device=device)
     def reading(reader):
         def run(bgr):
             words = reader.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+            run.last = words  # type: ignore[attr-defined]
             return [(np.asarray(w.quad), w.text) for w in words]
         return run
 
     for name, reader in readers.items():
         systems[name] = reading(reader)
-    return {n: systems[n] for n in names}
+    if share and "read-sr" in systems and "read-nosr" in systems:
+        del systems["read-nosr"]  # derived from read-sr's words (derived_nosr), timed apart
+    return {n: systems[n] for n in names if n in systems}
+
+
+def derived_nosr(words) -> list:
+    """``read-nosr``'s words from ``read-sr``'s: the same detector and recognizer read the plain crops
+    (``Word.plain``), so this equals a ``Reader(sr=False)`` run without a second pass."""
+    from sgenet.read.reader import MIN_CONFIDENCE
+
+    out = []
+    for w in words:
+        text, conf = w.plain
+        if text.strip() and conf >= MIN_CONFIDENCE:
+            out.append((np.asarray(w.quad), text.strip()))
+    return out
 
 
 def main() -> None:
@@ -89,6 +106,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="device of the SR model")
     ap.add_argument("--json", type=Path, help="write the table as JSON too")
+    ap.add_argument("--records", type=Path, help="per-image results, appended as they come (JSON lines); "
+                    "a re-run with the same file resumes where it stopped")
+    ap.add_argument("--separate", action="store_true",
+                    help="read-nosr as its own Reader pass (default: derived from read-sr's plain readings)")
     args = ap.parse_args()
 
     import cv2
@@ -98,30 +119,63 @@ def main() -> None:
     pairs = image_list(args.data, args.limit)
     if not pairs:
         raise SystemExit(f"no images in {args.data / 'images'}")
-    systems = make_systems(args.systems, args.threads, args.device)
+    share = not args.separate
+    systems = make_systems(args.systems, args.threads, args.device, share=share)
+    derive = share and "read-nosr" in args.systems and "read-sr" in args.systems
+    done = load_records(args.records)
     rows = []
     print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
     print(f"{'scale':>5}  {'system':<10} {'P':>6} {'R':>6} {'F':>6} {'s/img':>6} {'words':>6} {'gt':>5}")
     for scale in args.scales:
+        totals = {name: Counts() for name in args.systems}
+        seconds = {name: 0.0 for name in args.systems}
         for name, system in systems.items():
-            total, seconds = Counts(), 0.0
             for image_path, gt_path in pairs:
-                bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
-                gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
-                start = time.perf_counter()
-                words = system(bgr)
-                seconds += time.perf_counter() - start
-                total += match_image(gt, words)
-            p, r, f = total.scores()
+                key = f"{scale:g}/{name}/{image_path.name}"
+                if key not in done:
+                    bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
+                    gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
+                    start = time.perf_counter()
+                    words = system(bgr)
+                    record = {name: [*astuple(match_image(gt, words)), time.perf_counter() - start]}
+                    if name == "read-sr" and derive:
+                        record["read-nosr"] = [*astuple(match_image(gt, derived_nosr(system.last))), None]
+                    done[key] = record
+                    if args.records:
+                        with args.records.open("a") as f:
+                            f.write(json.dumps({"key": key, **record}) + "\n")
+                for system_name, (correct, dets, truth, secs) in done[key].items():
+                    totals[system_name] += Counts(correct, dets, truth)
+                    if secs is not None:
+                        seconds[system_name] += secs
+        for name in args.systems:
+            p, r, f = totals[name].scores()
+            timed = not (derive and name == "read-nosr")
             row = {"scale": scale, "system": name, "precision": p, "recall": r, "f": f,
-                   "s_per_image": seconds / len(pairs), "detections": total.detections,
-                   "correct": total.correct, "ground_truth": total.ground_truth, "images": len(pairs)}
+                   "s_per_image": seconds[name] / len(pairs) if timed else None,
+                   "detections": totals[name].detections, "correct": totals[name].correct,
+                   "ground_truth": totals[name].ground_truth, "images": len(pairs)}
             rows.append(row)
-            print(f"{scale:>4g}x  {name:<10} {p:6.3f} {r:6.3f} {f:6.3f} {row['s_per_image']:6.2f} "
-                  f"{total.detections:>6} {total.ground_truth:>5}", flush=True)
+            secs = f"{row['s_per_image']:6.2f}" if timed else f"{'-':>6}"
+            print(f"{scale:>4g}x  {name:<10} {p:6.3f} {r:6.3f} {f:6.3f} {secs} "
+                  f"{totals[name].detections:>6} {totals[name].ground_truth:>5}", flush=True)
+    if derive:
+        print("read-nosr: derived from read-sr's plain readings (one detection pass); time it with "
+              "--systems read-nosr")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 
+
+def load_records(path: Path | None) -> dict[str, dict]:
+    """Per-image results of an interrupted run (``--records``), keyed ``scale/system/image``."""
+    if path is None or not path.exists():
+        return {}
+    records = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            item = json.loads(line)
+            records[item.pop("key")] = item
+    return records
 
 if __name__ == "__main__":
     main()
