@@ -181,6 +181,23 @@ def test_bicubic_is_parameter_free_and_in_range() -> None:
     torch.testing.assert_close(model(flat)[:, :3], torch.full((1, 3, 32, 40), 0.25))
 
 
+def test_one_bicubic_x2_bit_identical() -> None:
+    """SGENet's bicubic x2 (recognizer input, residual base) and the bicubic baseline are
+    sgenet.imaging's, bit for bit the interpolation they were written with."""
+    import torch.nn.functional as F
+
+    from sgenet.imaging import bicubic_rgb, bicubic_x2
+
+    gen = torch.Generator().manual_seed(0)
+    for lr in (torch.rand(2, 4, 16, 37, generator=gen), 1.4 * torch.rand(3, 3, 16, 64, generator=gen) - 0.2):
+        ref = F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+        assert torch.equal(bicubic_x2(lr), ref)
+        assert torch.equal(bicubic_rgb(lr), ref[:, :3])
+        model = create_model("sgenet", in_channels=lr.shape[1], num_blocks=1, channels=16)
+        assert torch.equal(model.lr_bicubic(lr), ref)
+        assert torch.equal(create_model("bicubic", in_channels=lr.shape[1])(lr)[:, :3], ref[:, :3])
+
+
 def test_batchnorm_eval_is_per_sample() -> None:
     """In eval mode a sample's output does not depend on the rest of the batch."""
     model = create_model("sgenet").eval()

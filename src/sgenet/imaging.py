@@ -47,13 +47,20 @@ def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(tensor_to_uint8(tensor[None])[0], mode="RGB")
 
 
+def bicubic_x2(x: torch.Tensor) -> torch.Tensor:
+    """Every channel of an ``N x C x H x W`` batch bicubic x2 (``N x C x 2H x 2W``), clamped to [0, 1]."""
+    import torch.nn.functional as F
+
+    return F.interpolate(x, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+
 def bicubic_rgb(lr: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
     """RGB of an ``N x C x H x W`` batch, bicubic x2 (or to ``size`` = (H, W)), clamped to [0, 1]."""
     import torch.nn.functional as F
 
     rgb = lr[:, :3]
     if size is None:
-        return F.interpolate(rgb, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+        return bicubic_x2(rgb)
     return F.interpolate(rgb, size=size, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
 

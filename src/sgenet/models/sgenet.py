@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sgenet.imaging import bicubic_x2
 from sgenet.models.alignment import VisualSemanticAlignment
 from sgenet.models.base import SRModel
 from sgenet.models.blocks import RecurrentResidualBlock, Upsampler, conv3x3
@@ -62,7 +63,8 @@ class SGENet(SRModel):
                  body: str = "dwsep", fusion: str = "light", act: str = "silu", up_channels: int = 16,
                  out_kernel: int = 3, separable_out: bool = False, guide_recognizer: str = "ppocr_v6_tiny",
                  recognizer: dict[str, Any] | None = None,
-                 align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False) -> None:
+                 align: dict[str, Any] | None = None, guidance: bool = True, residual: bool = False,
+                 residual_scale: float = 1.0) -> None:
         super().__init__(in_channels)
         self.shallow = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         if guide_recognizer not in GUIDE_RECOGNIZERS:
@@ -80,6 +82,9 @@ class SGENet(SRModel):
         self.tail = nn.Sequential(conv3x3(channels, body), nn.BatchNorm2d(channels))
         self.upsampler = Upsampler(channels, in_channels, up_channels, out_kernel, body, separable_out, act)
         self.residual = residual
+        if not 0.0 <= residual_scale <= 1.0:
+            raise ValueError(f"residual_scale must be in [0, 1], got {residual_scale}")
+        self.residual_scale = float(residual_scale)
         if residual:
             out = self.upsampler.out
             last = out[-1] if isinstance(out, nn.Sequential) else out
@@ -89,7 +94,7 @@ class SGENet(SRModel):
 
     def lr_bicubic(self, lr: torch.Tensor) -> torch.Tensor:
         """The LR bicubic-upsampled x2, clamped to [0, 1], without gradient."""
-        return F.interpolate(lr.detach(), scale_factor=2, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+        return bicubic_x2(lr.detach())
 
     def recognizer_input(self, lr: torch.Tensor) -> torch.Tensor:
         """The LR RGB bicubic-upsampled x2 (``N x 3 x 32 x 2W``), clamped to [0, 1], without gradient.
@@ -119,7 +124,7 @@ class SGENet(SRModel):
         x = feat + self.tail(x)
         out = torch.tanh(self.upsampler(x))
         if self.residual:
-            out = (self.lr_bicubic(lr) + out).clamp(-1.0, 1.0)
+            out = (self.lr_bicubic(lr) + self.residual_scale * out).clamp(-1.0, 1.0)
         return out, logits
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
