@@ -96,3 +96,26 @@ def test_read_cli_writes_json_and_picture_and_skips_a_bad_file(tmp_path, scene, 
     assert not (tmp_path / "out" / "broken.json").exists()
     # a second run keeps the outputs (and still prints the text)
     assert main(args) == 1 and "COFFEE" in capsys.readouterr().out.upper()
+
+
+def test_the_gate_needs_the_margin(reader, scene, monkeypatch):
+    """SR at 0.9 against plain at 0.6: kept at margin 0.05 and 0.29, not at 0.31 (confidence 0.9 > 0.6 + m)."""
+    monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
+    for margin, kept in ((0.05, True), (0.29, True), (0.31, False)):
+        monkeypatch.setattr(reader, "sr_margin", margin)
+        words = reader(scene[0])
+        small = [w for w in words if quad_size(np.asarray(w.quad))[1] < reader.sr_below]
+        assert small and all(w.sr_used == kept for w in small)
+
+
+def test_read_cli_and_reader_share_the_margin_default():
+    import argparse
+    import inspect
+
+    from sgenet.cli.read import add_parser
+    from sgenet.read.reader import SR_MARGIN, Reader
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["read", "x.png", "-o", "out"])
+    assert args.sr_margin == SR_MARGIN == inspect.signature(Reader).parameters["sr_margin"].default

@@ -38,6 +38,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-sr", action="store_true", help="read every word in its plain crop (no SR)")
     p.add_argument("--sr-below", type=float_range(0.0, 10000.0), default=24.0,
                    help="words less than this many pixels high are also read super-resolved")
+    p.add_argument("--sr-margin", type=float_range(-1.0, 1.0), default=0.05,
+                   help="the SR reading is kept only where it is this much more confident")
     p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.5,
                    help="words read less surely are dropped")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedModelWarning)
-        reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below,
+        reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)

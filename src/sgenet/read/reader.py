@@ -14,7 +14,7 @@
    resized to height 16 and super-resolved x2 by the sgenet model (:class:`~sgenet.Upscaler`).
 4. **Recognition** of every crop with PP-OCRv6-small (``ppocr6``, ONNX Runtime), and the
    **SR-never-hurts gate**: a small word is read in the plain crop and in the super-resolved crop and
-   the more confident reading is kept (``sr_used`` says which).
+   the SR reading is kept only where it is more confident by ``sr_margin`` (``sr_used`` says which).
 5. Words read with a confidence below ``min_confidence`` (default 0.5, RapidOCR's ``text_score``) or
    with no visible character are dropped.
 """
@@ -32,6 +32,10 @@ from sgenet.read.geometry import as_quad, crop_quad, pad_quad, point_in_quad, qu
 from sgenet.read.recognize import ConfidentRecognizer
 
 SR_BELOW = 24.0
+# the gate keeps the SR reading only where it is this much more confident than the plain one: chosen on
+# ic15_val (real IC15 training crops downscaled 1-4x; tools/read_gate_study.py, docs/RESULTS.md session 7),
+# the smallest margin never below the plain reading at any factor (0 cost 0.6 points at 2x)
+SR_MARGIN = 0.05
 MIN_CONFIDENCE = 0.5
 PAD = 0.15
 LR_HEIGHT = 16
@@ -95,6 +99,7 @@ class Reader:
         sr_model: SR model for the small words (registry name, ``.safetensors``, ``.onnx`` or module).
         sr: ``False``: no super-resolution (every word read in its plain crop).
         sr_below: words less than this high (pixels) are also read super-resolved.
+        sr_margin: the SR reading replaces the plain one only where its confidence is higher by this.
         min_confidence: words read less confidently are dropped.
         device: for the SR model (``auto``, ``cpu``, ``cuda``, ...); detection and recognition run
             on ONNX Runtime's CPU provider.
@@ -104,13 +109,17 @@ class Reader:
     """
 
     def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
-                 min_confidence: float = MIN_CONFIDENCE, device: str = "auto", threads: int | None = None,
-                 recognizer: str = "ppocr6", pad: float = PAD, upscaler=None) -> None:
+                 sr_margin: float = SR_MARGIN, min_confidence: float = MIN_CONFIDENCE, device: str = "auto",
+                 threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
+                 upscaler=None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
             raise ValueError(f"sr_below must be >= 0, got {sr_below}")
+        if not -1.0 <= sr_margin <= 1.0:
+            raise ValueError(f"sr_margin must be in [-1, 1], got {sr_margin}")
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
+        self.sr_margin = float(sr_margin)
         self.detector = make_detector(threads)
         self.recognizer = ConfidentRecognizer(recognizer, threads=threads)
         self.upscaler = None
@@ -162,7 +171,7 @@ class Reader:
         words = []
         for i, quad in enumerate(quads):
             text, conf = plain[i]
-            use_sr = i in sr and sr[i][1] > conf  # the gate: SR only when it reads more confidently
+            use_sr = i in sr and sr[i][1] > conf + self.sr_margin  # the gate: SR only when surer
             if use_sr:
                 text, conf = sr[i]
             text = text.strip()
