@@ -44,7 +44,7 @@ def test_pairs_are_deterministic(synth):
     assert len(set(labels)) > 30 and all(labels)
 
 
-@pytest.mark.parametrize("level", [*LEVELS, "mix"])
+@pytest.mark.parametrize("level", [*LEVELS, "mix", "camera", "mix_camera"])
 def test_levels_keep_sizes(level):
     src = Image.new("RGB", (173, 41), (200, 190, 180))
     src.paste((20, 20, 30), (30, 10, 140, 30))
@@ -68,6 +68,24 @@ def test_harder_levels_lose_more_detail(synth):
     assert err["easy"] < err["medium"] < err["hard"]
     with pytest.raises(ValueError, match="unknown degradation level"):
         degrade(Image.new("RGB", (8, 8)), "extreme", rng_for(0, 0))
+
+
+def test_camera_level_is_a_sharp_low_resolution_capture(synth, monkeypatch):
+    """camera: no noise, blur or colour shift, only resolution: a smooth image stays itself, and the
+    mix_camera level draws it for about a quarter of the samples."""
+    flat = Image.new("RGB", (128, 32), (90, 140, 200))
+    flat_lr = np.asarray(degrade(flat, "camera", rng_for(0, 3)))
+    assert np.array_equal(flat_lr, np.full((16, 64, 3), (90, 140, 200)))
+    hr = synth.render_hr(0)[1]
+    box = np.asarray(hr.resize((128, 32), Image.BICUBIC).resize((64, 16), Image.BOX), np.float32)
+    camera = [np.asarray(degrade(hr, "camera", rng_for(2, i)), np.float32) for i in range(40)]
+    assert min(np.abs(c - box).mean() for c in camera) < 0.5 < max(np.abs(c - box).mean() for c in camera)
+    degrade_module = sys.modules["sgenet.data.degrade"]  # the package exports the function of that name
+    calls = []
+    monkeypatch.setattr(degrade_module, "camera", lambda hr, rng: calls.append(1) or hr.resize((64, 16)))
+    for i in range(200):
+        degrade(hr, "mix_camera", rng_for(5, i))
+    assert 30 <= len(calls) <= 70
 
 
 def _records(path):

@@ -22,7 +22,11 @@ from PIL import Image
 from sgenet.imaging import HR_SIZE, LR_SIZE
 
 LEVELS = ("easy", "medium", "hard")
-LEVEL_CHOICES = LEVELS + ("mix",)
+# ``camera``: a sharp but low-resolution capture (a word 6-16 px high, box-downsampled, brought to 16 px
+# bicubic, as ``sgenet read`` prepares a small word); ``mix_camera``: camera for a quarter of the samples,
+# else ``mix``
+LEVEL_CHOICES = LEVELS + ("mix", "camera", "mix_camera")
+CAMERA_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -163,10 +167,25 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return decoded[..., ::-1]
 
 
+def camera(hr: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The ``camera`` level: box-downsampled to a random height of 6-16 px, then bicubic to 64x16."""
+    s = rng.uniform(6 / 16, 1.0)
+    mid = (max(4, round(LR_SIZE[0] * s)), max(2, round(LR_SIZE[1] * s)))
+    if mid[1] >= LR_SIZE[1]:
+        return hr.resize(LR_SIZE, Image.Resampling.BOX)
+    return hr.resize(mid, Image.Resampling.BOX).resize(LR_SIZE, Image.Resampling.BICUBIC)
+
+
 def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Image:
     """The 64x16 LR image of an HR crop (any size; resized to 128x32 bicubic first)."""
+    if level == "mix_camera":
+        level = "camera" if rng.random() < CAMERA_SHARE else "mix"
     if level == "mix":
         level = LEVELS[int(rng.integers(len(LEVELS)))]
+    if level == "camera":
+        if hr.mode != "RGB":
+            hr = hr.convert("RGB")
+        return camera(hr if hr.size == HR_SIZE else hr.resize(HR_SIZE, Image.Resampling.BICUBIC), rng)
     if level not in SPECS:
         raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
     spec = SPECS[level]

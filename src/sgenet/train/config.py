@@ -37,7 +37,7 @@ class DataConfig:
     num_workers: int = 0  # DataLoader workers per rank (they compete with compute for the cores)
     synth_size: int = 1_000_000  # items in "synth:" (rendered on the fly, deterministic per index)
     synth: dict[str, Any] = field(default_factory=dict)  # extra SyntheticDataset options (font_dirs)
-    level: str = ""  # degradation level for synth / image folders (easy|medium|hard|mix; "" = default)
+    level: str = ""  # degradation level for synth / image folders (easy|medium|hard|mix|camera|mix_camera)
     val_max: int = 0  # cap on validation samples (0 = all)
     hr_fraction: float = 0.5  # recognizer training: share of HR crops (rest: bicubic-upsampled LR)
 
