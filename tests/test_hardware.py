@@ -22,3 +22,33 @@ def test_this_machine_reports_its_flags_and_auto_is_a_valid_setting():
     assert load_config(None, ["run.precision=auto"]).run.precision == "auto"
     with pytest.raises(ValueError, match="precision"):
         load_config(None, ["run.precision=int8"])
+
+
+def test_one_device_policy(monkeypatch):
+    """``auto`` -> CUDA, then MPS, then CPU; explicit devices must exist; the same function everywhere."""
+    import torch
+
+    from sgenet.deploy import predictor
+
+    assert predictor.resolve_device is hardware.resolve_device  # upscale, read and demo use this one
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(hardware, "_mps_available", lambda: False)
+    assert hardware.resolve_device("auto") == torch.device("cpu")
+    assert hardware.resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"):
+        hardware.resolve_device("tpu")
+    with pytest.raises(ValueError, match=r"'cuda' requested but CUDA is not available \(use --device cpu\)"):
+        hardware.resolve_device("cuda")
+    with pytest.raises(ValueError, match=r"CUDA is not available \(use run.device=cpu\)"):
+        hardware.resolve_device("cuda", hint="run.device=cpu")
+    with pytest.raises(ValueError, match=r"device 'mps' requested but MPS is not available"):
+        hardware.resolve_device("mps")
+    monkeypatch.setattr(hardware, "_mps_available", lambda: True)
+    assert hardware.resolve_device("auto") == torch.device("mps")
+    assert hardware.resolve_device("auto", mps=False) == torch.device("cpu")  # training: CUDA or CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert hardware.resolve_device("auto") == torch.device("cuda")
+    assert hardware.resolve_device("auto", local_rank=1) == torch.device("cuda", 1)  # torchrun: own GPU
+    assert hardware.resolve_device("cuda", local_rank=1) == torch.device("cuda", 1)
+    assert hardware.resolve_device("cuda:0", local_rank=1) == torch.device("cuda", 0)  # explicit index kept
+    assert hardware.resolve_device("cpu", local_rank=1) == torch.device("cpu")

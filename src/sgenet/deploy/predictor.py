@@ -42,6 +42,7 @@ from sgenet.charset import ctc_greedy_decode
 from sgenet.deploy import tiling
 from sgenet.deploy.io import ImageSource, InputNoteWarning, load_image
 from sgenet.deploy.onnx_runtime import OnnxRunner
+from sgenet.hardware import resolve_device
 from sgenet.models.base import SRModel
 from sgenet.models.registry import UntrainedModelWarning, load_sr_model, resolve_model
 
@@ -64,24 +65,6 @@ MIN_OUTSCALE, MAX_OUTSCALE = 0.25, 8.0
 def output_size(width: int, height: int, outscale: float) -> tuple[int, int]:
     """Size of the output for a ``width x height`` input (each side at least 1 pixel)."""
     return max(1, round(width * outscale)), max(1, round(height * outscale))
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> CUDA, then MPS, then CPU; an explicit device must be available."""
-    if str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"device {device!r} requested but MPS is not available (use --device cpu)")
-    return dev
 
 
 def _sr_model(model: str | Path | SRModel) -> SRModel:

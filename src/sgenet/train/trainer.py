@@ -23,7 +23,7 @@ import torch.distributed as dist
 from torch import nn
 
 from sgenet import distributed as sdist
-from sgenet.hardware import resolve_precision
+from sgenet.hardware import resolve_device, resolve_precision
 from sgenet.models.registry import nonfinite_tensors, save_weights
 from sgenet.train.checkpoint import (
     CheckpointError,
@@ -49,8 +49,9 @@ class Trainer:
         self.cfg, self.run_dir, self.accum = cfg, Path(run_dir), max(1, accum_steps)
         self.dist = sdist.env_info()
         run = cfg.run
-        kind = ("cuda" if torch.cuda.is_available() else "cpu") if run.device == "auto" else run.device
-        self.device = torch.device(f"cuda:{self.dist.local_rank}" if kind == "cuda" else kind)
+        # auto: CUDA (this process's GPU under torchrun), else CPU; training never picks MPS by itself
+        self.device = resolve_device(run.device, mps=False, local_rank=self.dist.local_rank,
+                                     hint="run.device=cpu")
         self.precision = resolve_precision(run.precision, self.device)  # "auto": bf16 only where native
         if self.precision == "fp16" and self.device.type != "cuda":
             raise ValueError("run.precision=fp16 needs CUDA; use bf16 or fp32 on CPU")
