@@ -125,6 +125,42 @@ def test_tesseract_reads_clear_words():
     assert sum(a == b for a, b in zip(rec.read(_crops()), WORDS)) >= 5
 
 
+def test_tesseract_batched_equals_per_crop():
+    """One process for many crops reads exactly what one process per crop (pytesseract) reads, in order,
+    an empty reading (a noise crop) and a blank crop included; chunks of 3 over 2 workers."""
+    rec = TesseractRecognizer(workers=2, chunk_size=3)
+    if not rec.available():
+        pytest.skip(rec.unavailable_reason())
+    noise = (np.random.default_rng(0).random((32, 128, 3)) * 255).astype(np.uint8)
+    blank = np.full((32, 128, 3), 230, np.uint8)
+    crops = _crops()[:3] + [noise, blank] + _crops((300, 40), 30)[3:5] + [noise] + _crops((60, 16), 12)[:2]
+    reference = TesseractRecognizer(workers=2, batched=False).read(crops)
+    assert "" in reference and reference[:3] == WORDS[:3]
+    assert rec.read(crops) == reference
+    assert TesseractRecognizer(workers=1).read(crops[3:5]) == reference[3:5]  # one chunk, 2 pages
+
+
+def test_tesseract_page_split_and_fallback(tmp_path):
+    from sgenet.eval import tesseract
+
+    assert tesseract.split_pages("a\n\fb c\n\f\f\n", 4) == ["a", "b c", "", ""]
+    assert tesseract.split_pages("a\n\fb\n\f", 2) == ["a", "b"]  # a trailing separator
+    assert tesseract.split_pages("a\fb\fc", 2) is None
+    # a stand-in binary: a list gets one separator too many (ambiguous), a single image reads "w"
+    fake = tmp_path / "fake-tesseract"
+    fake.write_text('#!/bin/sh\ncase "$1" in *.txt) printf "x\\fy\\fz\\fq";; *) echo w;; esac\n')
+    fake.chmod(0o755)
+    assert tesseract.read_batched(_crops()[:2], cmd=str(fake)) == ["w", "w"]
+    fail = tmp_path / "fail-tesseract"
+    fail.write_text("#!/bin/sh\necho 'Error: no eng.traineddata' >&2\nexit 1\n")
+    fail.chmod(0o755)
+    with pytest.raises(RuntimeError, match="status 1 .*no eng.traineddata"):
+        tesseract.read_batched(_crops()[:2], cmd=str(fail))
+    with pytest.raises(RuntimeError, match="cannot run tesseract"):
+        tesseract.read_batched(_crops()[:1], cmd=str(tmp_path / "missing"))
+    assert tesseract.read_batched([], cmd=str(fail)) == []
+
+
 def test_crnn_from_weights_file(tmp_path):
     from sgenet.models import create_model, save_weights
 

@@ -9,7 +9,8 @@ PIL images; batched where the engine allows). Engines:
 * ``ppocr``: PP-OCRv4-mobile, ONNX from ``rapidocr_onnxruntime==1.4.4`` (installed without its dependencies:
   ``pip install --no-deps rapidocr_onnxruntime==1.4.4``, see docs/evaluate.md).
 * ``ppocr6``: PP-OCRv6-small, ONNX from ``rapidocr==3.10.0`` (core install).
-* ``tesseract``: Tesseract 5 LSTM through ``pytesseract`` (needs the ``tesseract`` binary, e.g.
+* ``tesseract``: Tesseract 5 LSTM, many crops per ``tesseract`` process (``sgenet.eval.tesseract``;
+  needs ``pytesseract``, which names the binary, and the ``tesseract`` binary, e.g.
   ``apt-get install tesseract-ocr``).
 
 The independent engines (PP-OCR, Tesseract) are for evaluation only, never for training or labels.
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sgenet.eval import tesseract
 from sgenet.eval.ppocr import ENGINES, INSTALL_HINTS, OnnxPPOCR, find_package_file
 from sgenet.imaging import tensor_to_uint8  # noqa: F401  (re-exported: the judges read uint8)
 
@@ -183,13 +185,20 @@ class PPOCRRecognizer(Recognizer):
 
 
 class TesseractRecognizer(Recognizer):
-    """Tesseract LSTM (``--oem 1 --psm 7``) on a grey crop scaled to 64 px high with a 10 px margin."""
+    """Tesseract LSTM (``--oem 1 --psm 7``) on a grey crop scaled to 64 px high with a 10 px margin.
+
+    Batched (``sgenet.eval.tesseract``): one process reads a chunk of crops, ``workers`` chunks at a
+    time; ``batched=False`` is the former path, one ``pytesseract.image_to_string`` call per crop (the
+    same readings, kept as the reference)."""
 
     name = "tesseract"
-    description = "Tesseract 5 LSTM (pytesseract)"
+    description = "Tesseract 5 LSTM (--oem 1 --psm 7, batched)"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, batched: bool = True,
+                 chunk_size: int = tesseract.CHUNK_SIZE) -> None:
         self.workers = workers
+        self.batched = batched
+        self.chunk_size = chunk_size
 
     def unavailable_reason(self) -> str | None:
         try:
@@ -200,23 +209,21 @@ class TesseractRecognizer(Recognizer):
             return "the tesseract binary is not on PATH (apt-get install tesseract-ocr tesseract-ocr-eng)"
         return None
 
-    @staticmethod
-    def prepare(image: np.ndarray) -> Image.Image:
-        grey = Image.fromarray(image).convert("L")
-        w, h = grey.size
-        grey = grey.resize((max(1, round(w * 64 / h)), 64), Image.Resampling.BICUBIC)
-        arr = np.asarray(grey)
-        border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-        return Image.fromarray(np.pad(arr, 10, mode="constant", constant_values=int(np.median(border))))
+    prepare = staticmethod(tesseract.prepare)
 
     def _read_one(self, image: np.ndarray) -> str:
         import pytesseract
 
-        return pytesseract.image_to_string(self.prepare(image), config="--oem 1 --psm 7").strip()
+        return pytesseract.image_to_string(self.prepare(image), config=" ".join(tesseract.CONFIG)).strip()
 
     def _read(self, images: list[np.ndarray]) -> list[str]:
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract process per worker thread
+        import pytesseract
+
         workers = self.workers or max(1, torch.get_num_threads())
+        if self.batched:
+            return tesseract.read_batched(images, cmd=pytesseract.pytesseract.tesseract_cmd,
+                                          workers=workers, chunk_size=self.chunk_size)
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract process per worker thread
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self._read_one, images))
 
