@@ -99,7 +99,7 @@ def test_read_cli_writes_json_and_picture_and_skips_a_bad_file(tmp_path, scene, 
 
 
 def test_the_gate_needs_the_margin(reader, scene, monkeypatch):
-    """SR at 0.9 against plain at 0.6: kept at margin 0.05 and 0.29, not at 0.31 (confidence 0.9 > 0.6 + m)."""
+    """SR at 0.9 against plain at 0.6: kept at margins 0.05 and 0.29, not at 0.31 (kept if 0.9 > 0.6 + m)."""
     monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
     for margin, kept in ((0.05, True), (0.29, True), (0.31, False)):
         monkeypatch.setattr(reader, "sr_margin", margin)
