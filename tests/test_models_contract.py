@@ -204,3 +204,23 @@ def test_batchnorm_eval_is_per_sample() -> None:
     lr = torch.rand(3, 4, 16, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(lr)[1:2], model(lr[1:2]), rtol=1e-4, atol=1e-5)
+
+
+def test_residual_scale_shrinks_the_correction() -> None:
+    """``residual_scale`` s: the same weights give ``bicubic + s * correction``; 0 is plain bicubic."""
+    torch.manual_seed(0)
+    full = create_model("sgenet", residual=True).eval()
+    out = full.upsampler.out
+    last = out[-1] if isinstance(out, torch.nn.Sequential) else out
+    torch.nn.init.normal_(last.weight, std=0.01)
+    lr = 0.3 + 0.4 * torch.rand(2, 4, 16, 40)
+    with torch.no_grad():
+        bic = full.lr_bicubic(lr)
+        correction = full(lr) - bic
+        assert correction.abs().max() > 1e-3
+        for s in (0.0, 0.5):
+            scaled = create_model("sgenet", residual=True, residual_scale=s).eval()
+            scaled.load_state_dict(full.state_dict())
+            torch.testing.assert_close(scaled(lr) - bic, s * correction, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="residual_scale"):
+        create_model("sgenet", residual=True, residual_scale=1.5)

@@ -57,6 +57,8 @@ class SGENet(SRModel):
         guidance: ``False`` drops the guidance branch (ablation: a plain SR network).
         residual: predict a correction to the bicubic-upsampled LR (``sr = bicubic + tanh(out)``,
             output conv zero-initialised, so training starts at bicubic) instead of the image itself.
+        residual_scale: with ``residual``, ``sr = bicubic + residual_scale * tanh(out)``: 1 as trained,
+            below 1 a weaker correction (a validation study, docs/RESULTS.md session 7).
     """
 
     def __init__(self, in_channels: int = 4, channels: int = 64, num_blocks: int = 2, block: str = "conv",
