@@ -8,6 +8,13 @@ recognizer, fp32 vs int8 ONNX, through the deploy path (any crop size).
 
     python bench/bench_inference.py                      # both models, all systems
     python bench/bench_inference.py --models sgenet --accuracy ../shared/data/real/ic15_test --limit 300
+
+``--construction`` instead times building ``Upscaler(model, device="cpu")`` in fresh processes: the
+default ``backend="auto"`` with an empty cache (export to ONNX + session) and with the export cached,
+beside ``backend="torch"`` (imports excluded: the time from the call to the ready upscaler), and then
+of upscaling ``--crops`` random 64x16 crops with it.
+
+    python bench/bench_inference.py --models sgenet --construction --rounds 3
 """
 
 from __future__ import annotations
@@ -125,6 +132,61 @@ def accuracy(bench: Bench, data: Path, limit: int) -> None:
     print(f"\nmean |int8 - fp32| per pixel: {np.mean(diffs):.2f} / 255")
 
 
+_CONSTRUCT = """
+import json, time, numpy as np, torch, warnings
+from PIL import Image
+torch.set_num_threads(1)
+from sgenet.deploy.predictor import Upscaler
+rng = np.random.default_rng(0)
+crops = [Image.fromarray(rng.integers(0, 256, (16, 64, 3), dtype=np.uint8)) for _ in range(CROPS)]
+t, c = time.perf_counter(), time.process_time()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    up = Upscaler(MODEL, device="cpu", backend=BACKEND, threads=1)
+out = {"backend": up.backend, "wall": time.perf_counter() - t, "cpu": time.process_time() - c}
+t, c = time.perf_counter(), time.process_time()
+up(crops)
+out.update(run_wall=time.perf_counter() - t, run_cpu=time.process_time() - c)
+print(json.dumps(out))
+"""
+
+
+def _construct(model: str, backend: str, cache: Path, crops: int) -> dict:
+    import json
+    import subprocess
+
+    env = {**os.environ, "SGENET_CACHE_DIR": str(cache), "OMP_NUM_THREADS": "1"}
+    code = _CONSTRUCT.replace("MODEL", repr(model)).replace("BACKEND", repr(backend))
+    code = code.replace("CROPS", str(crops))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def construction(models: list[str], rounds: int, crops: int = 100) -> None:
+    """Median wall and CPU seconds of ``Upscaler(model, device="cpu")``: auto with an empty cache, auto
+    with the export cached, and torch; each in a fresh 1-thread process, the three interleaved; then of
+    upscaling ``crops`` random 64x16 crops with it."""
+    print(f"\n| model | construction | backend | wall s | CPU s | cache file MB | then {crops} crops: "
+          "wall s | CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model in models:
+        times: dict[str, list[dict]] = {"auto, empty cache (export + load)": [],
+                                        "auto, export cached (load)": [], "torch (load)": []}
+        size = 0.0
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as tmp:
+                times["auto, empty cache (export + load)"].append(_construct(model, "auto", Path(tmp), crops))
+                times["auto, export cached (load)"].append(_construct(model, "auto", Path(tmp), crops))
+                size = sum(f.stat().st_size for f in Path(tmp).rglob("*.onnx")) / 1e6
+                times["torch (load)"].append(_construct(model, "torch", Path(tmp), crops))
+        for what, runs in times.items():
+            wall, cpu, run_wall, run_cpu = (statistics.median(r[k] for r in runs)
+                                            for k in ("wall", "cpu", "run_wall", "run_cpu"))
+            cached = f"{size:.2f}" if what.startswith("auto") else "-"
+            print(f"| {model} | {what} | {runs[0]['backend']} | {wall:.2f} | {cpu:.2f} | {cached} | "
+                  f"{run_wall:.2f} | {run_cpu:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["sgenet", "tsrn"], help="registry names or .safetensors")
@@ -136,10 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calib", type=int, default=64, help="int8 calibration crops")
     p.add_argument("--accuracy", type=Path, help="labels.tsv folder of real crops: int8 accuracy cost")
     p.add_argument("--limit", type=int, default=300, help="crops used from --accuracy")
+    p.add_argument("--construction", action="store_true",
+                   help="time Upscaler() construction instead: ONNX export + load vs cached vs torch")
+    p.add_argument("--crops", type=int, default=100, help="--construction: crops upscaled after it")
     args = p.parse_args(argv)
 
     print(f"# {cpu_name()}, {torch.get_num_threads()} torch threads available, torch {torch.__version__}, "
           f"native bf16 (oneDNN): {native_bf16()}, load average {os.getloadavg()[0]:.1f}")
+    if args.construction:
+        construction(args.models, args.rounds, args.crops)
+        print(f"\n# load average at the end: {os.getloadavg()[0]:.1f}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         benches = [Bench(m, Path(tmp), args.calib) for m in args.models]
         fast = [s for s in args.systems if s != "torch-bf16" or native_bf16()]

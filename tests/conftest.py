@@ -13,6 +13,15 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """The whole run uses its own SGENET_CACHE_DIR (font scans, the ONNX exports that ``Upscaler``'s
+    ``backend="auto"`` makes on a CPU): tests never write into the user's ~/.cache/sgenet."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SGENET_CACHE_DIR", str(tmp_path_factory.mktemp("sgenet-cache-session")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     """A private SGENET_CACHE_DIR (font scan cache) for a test module."""

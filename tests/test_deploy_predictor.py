@@ -109,11 +109,11 @@ def test_alpha_is_reattached():
 
 def test_untrained_warning_and_errors(tiny):
     with pytest.warns(UntrainedModelWarning, match="UNTRAINED"):
-        Upscaler("sgenet_gru", device="cpu")  # no weights ship for it
+        Upscaler("sgenet_gru", device="cpu", backend="torch")  # no weights ship for it
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Upscaler("bicubic", device="cpu")  # no parameters, nothing to warn about
-        Upscaler("sgenet", device="cpu")  # shipped weights
+        assert Upscaler("sgenet", device="cpu").backend == "onnx"  # shipped weights; the default backend
     with pytest.raises(ValueError, match="unknown model"):
         Upscaler("nope", device="cpu")
     with pytest.raises(ValueError, match="batch_size"):

@@ -48,7 +48,7 @@ def test_small_crops_are_still_super_resolved(shipped):
     lr = _rendered("OPEN", 16, seed=1)
     out = shipped.upscale_loaded([(lr, None)])[0]
     assert out.method == "sr" and out.image.size == (2 * lr.width, 32)
-    everything = Upscaler(shipped.runner.model, device="cpu", sr_max_height=100000)
+    everything = Upscaler("sgenet", device="cpu", sr_max_height=100000)  # the ONNX export is cached
     assert everything.upscale_loaded([(_rendered("OPEN", 40), None)])[0].method == "sr"
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgenet.atomic import file_mode
+from sgenet.atomic import clean_stale_temps, file_mode
 from sgenet.cache import cache_dir, state_hash
 from sgenet.models.base import SRModel
 
@@ -203,7 +203,8 @@ def _doc(props: dict[str, str]) -> str:
 
 def _atomic_target(out: Path) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    # .NAME.PID.RANDOM.tmp: what sgenet.atomic.clean_stale_temps removes once the process is gone
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     os.chmod(tmp, file_mode())
     return tmp
@@ -329,17 +330,47 @@ def quantize_int8(fp32_path: str | os.PathLike, out: str | os.PathLike, mode: st
     return out
 
 
+def _structure(model: nn.Module) -> str:
+    """The architecture beyond the state dict: the module tree (layer types and their settings) and each
+    module's plain attributes (e.g. SGENet's ``residual``, which adds no tensor)."""
+    def plain(value: object) -> bool:  # no objects whose repr holds a memory address
+        return isinstance(value, bool | int | float | str) or (
+            isinstance(value, tuple) and all(isinstance(v, bool | int | float | str) for v in value))
+
+    parts = [repr(model)]
+    for name, module in model.named_modules():
+        attrs = {k: v for k, v in vars(module).items()
+                 if not k.startswith("_") and k != "training" and plain(v)}
+        parts.append(f"{name}:{sorted(attrs.items())!r}")
+    return "\n".join(parts)
+
+
+def export_key(model: SRModel, opset: int = DEFAULT_OPSET) -> str:
+    """The cache name of ``model``'s export: its class, a hash of its weights (:func:`state_hash`) and
+    architecture, the sgenet version (the export code) and the opset; new weights, a changed
+    architecture or a new sgenet version export again."""
+    import hashlib
+
+    from sgenet import __version__
+
+    digest = hashlib.sha256(state_hash(model).encode())
+    digest.update(_structure(model).encode())
+    return f"{type(model).__name__.lower()}-{digest.hexdigest()[:16]}-v{__version__}-opset{opset}"
+
+
 def cached_export(model: SRModel, opset: int = DEFAULT_OPSET, int8: str | None = None,
-                  calib: int = 128) -> Path:
-    """The ONNX export of ``model`` from the cache (named by its weights' hash), exporting if missing."""
-    key = f"{type(model).__name__.lower()}-{state_hash(model)[:16]}-opset{opset}"
+                  calib: int = 128, source: str | os.PathLike | None = None) -> Path:
+    """The ONNX export of ``model`` from the cache (``cache_dir()/onnx``, named by :func:`export_key`),
+    exporting if missing. ``source`` (the shipped name or weights file ``model`` came from) goes into a
+    new file's metadata."""
+    key = export_key(model, opset)
     fp32 = cache_dir() / "onnx" / f"{key}.onnx"
     if not fp32.exists():
-        export_onnx(model, fp32, opset)
+        clean_stale_temps(fp32.parent)  # what an export killed midway left
+        export_onnx(model, fp32, opset, source=source)
     if int8 is None:
         return fp32
     q = fp32.with_name(f"{key}-int8{int8}-calib{calib}.onnx")
     if not q.exists():
         quantize_int8(fp32, q, int8, calib)
     return q
-

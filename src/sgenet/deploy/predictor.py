@@ -7,9 +7,16 @@
 (100, 40)
 
 Every output is exactly ``outscale`` (default 2) times the input size. Crops are resized to height 16
-(aspect kept), grouped by width into batches, run under ``torch.inference_mode()`` (or ONNX Runtime
-with ``backend="onnx"``), and resized to the output size; long crops are tiled
-(:mod:`sgenet.deploy.tiling`).
+(aspect kept), grouped by width into batches, run through the model, and resized to the output size;
+long crops are tiled (:mod:`sgenet.deploy.tiling`).
+
+**Backend.** ``backend="auto"`` (the default) runs the model with ONNX Runtime on a CPU at fp32 -- 2-3x
+faster than eager PyTorch there (docs/RESULTS.md) -- exporting it once into the cache
+(:func:`sgenet.deploy.export.cached_export`, keyed by the weights, the architecture, the sgenet version
+and the opset; later constructions load the cached file), and with PyTorch on CUDA or MPS, with
+``precision="bf16"`` and for models without parameters (``bicubic``). Should the export or ONNX Runtime
+fail, it falls back to PyTorch with a one-line :class:`BackendFallbackWarning`. ``"torch"`` and
+``"onnx"`` force one backend.
 
 **Scale policy (never worse than bicubic where it matters).** The model is a x2 super-resolver of
 16-px-high crops. A crop taller than ``sr_max_height`` (default 16, the model's LR height) already
@@ -46,8 +53,15 @@ from sgenet.hardware import resolve_device
 from sgenet.models.base import SRModel
 from sgenet.models.registry import UntrainedModelWarning, load_sr_model, resolve_model
 
-__all__ = ["TorchRunner", "UntrainedModelWarning", "UpscaleResult", "Upscaler", "resolve_device",
-           "state_hash"]
+__all__ = ["BACKENDS", "BackendFallbackWarning", "TorchRunner", "UntrainedModelWarning", "UpscaleResult",
+           "Upscaler", "resolve_device", "state_hash"]
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+class BackendFallbackWarning(UserWarning):
+    """``backend="auto"`` wanted ONNX Runtime but could not use it (export or runtime failed): PyTorch
+    runs instead."""
 
 
 @dataclass
@@ -70,6 +84,32 @@ def output_size(width: int, height: int, outscale: float) -> tuple[int, int]:
 def _sr_model(model: str | Path | SRModel) -> SRModel:
     """A module as it is (eval mode), else :func:`~sgenet.models.registry.load_sr_model`."""
     return model.eval() if isinstance(model, SRModel) else load_sr_model(model, onnx=False)
+
+
+def _wants_onnx(model: SRModel, device: torch.device, precision: str) -> bool:
+    """``backend="auto"``: ONNX Runtime for a network with parameters, run at fp32 on a CPU."""
+    return device.type == "cpu" and precision == "fp32" and any(True for _ in model.parameters())
+
+
+def cached_onnx_runner(model: SRModel, device: torch.device, threads: int | None = None,
+                       source: str | Path | None = None) -> OnnxRunner:
+    """An :class:`OnnxRunner` of ``model``'s cached export (exported now if missing; a cached file that
+    ONNX Runtime cannot open is exported again, once). ``source``: recorded in a new file's metadata."""
+    from sgenet.deploy.export import cached_export
+    from sgenet.deploy.onnx_runtime import _import_ort
+
+    _import_ort()  # no export without a runtime to use it
+    path = cached_export(model, source=source)
+    try:
+        return OnnxRunner(path, device, threads=threads)
+    except Exception:  # a damaged cache file (a full disk, a copy cut short): export it again
+        path.unlink(missing_ok=True)
+        return OnnxRunner(cached_export(model, source=source), device, threads=threads)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 class TorchRunner:
@@ -100,6 +140,24 @@ class TorchRunner:
         return sr, (logits.float().cpu() if logits is not None else None)
 
 
+def _make_runner(model: str | Path | SRModel, backend: str, device: torch.device, precision: str,
+                 threads: int, onnx_path: str | Path | None) -> tuple[TorchRunner | OnnxRunner, str]:
+    """The runner for :class:`Upscaler` and the backend it is (``auto`` resolved)."""
+    if backend == "onnx" and onnx_path is not None:
+        return OnnxRunner(onnx_path, device, threads=threads), "onnx"
+    sr = _sr_model(model)
+    source = None if isinstance(model, nn.Module) else model
+    if backend == "onnx":
+        return cached_onnx_runner(sr, device, threads, source), "onnx"
+    if backend == "auto" and _wants_onnx(sr, device, precision):
+        try:
+            return cached_onnx_runner(sr, device, threads, source), "onnx"
+        except Exception as exc:  # any failure of the export or of ONNX Runtime: PyTorch still works
+            warnings.warn(f"ONNX Runtime not used, running PyTorch instead ({_one_line(exc)})",
+                          BackendFallbackWarning, stacklevel=3)
+    return TorchRunner(sr, device, precision), "torch"
+
+
 class Upscaler:
     """Super-resolve word crops (x2 by default, see ``outscale``) with an SGENet (or any registry SR) model.
 
@@ -107,18 +165,20 @@ class Upscaler:
         model: registry name (shipped weights), ``.safetensors`` path or ``.onnx`` file (see
             :func:`~sgenet.models.registry.load_sr_model`), or an :class:`~sgenet.models.base.SRModel`.
         device: ``auto`` (CUDA, MPS, CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        backend: ``torch`` or ``onnx`` (ONNX Runtime; the model is exported to a cache file unless
-            ``onnx_path`` is given).
+        backend: ``auto`` (ONNX Runtime on a CPU at fp32, exported once into the cache; PyTorch on
+            CUDA/MPS, with bf16, for parameter-free models, or should ONNX fail: see the module
+            docstring), ``torch``, or ``onnx`` (ONNX Runtime; the model is exported to the cache
+            unless ``onnx_path`` is given). ``backend`` then says which one runs.
         batch_size: crops (or windows) of equal width run together.
         precision: ``fp32`` or ``bf16`` (torch autocast; AMX on recent Xeons).
         max_width, overlap: LR width above which crops are tiled, and the windows' overlap.
-        threads: ONNX Runtime intra-op threads (``None``: its default).
+        threads: ONNX Runtime intra-op threads (``None``: ``torch.get_num_threads()``, as PyTorch).
         outscale: final output scale (like Real-ESRGAN's ``--outscale``), 0.25 ... 8.
         sr_max_height: crops at most this high are super-resolved, taller ones resized bicubic
             (see the module docstring; ``0``: bicubic for all, a huge value: the model for all).
     """
 
-    def __init__(self, model: str | Path | SRModel = "sgenet", device: str = "auto", backend: str = "torch",
+    def __init__(self, model: str | Path | SRModel = "sgenet", device: str = "auto", backend: str = "auto",
                  batch_size: int = 64, *, onnx_path: str | Path | None = None, precision: str = "fp32",
                  max_width: int = tiling.MAX_WIDTH, overlap: int = tiling.OVERLAP,
                  threads: int | None = None, outscale: float = 2.0,
@@ -132,23 +192,20 @@ class Upscaler:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if max_width < 32 or max_width % 2:
             raise ValueError(f"max_width must be an even number >= 32, got {max_width}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
         if not isinstance(model, nn.Module) and resolve_model(model).kind == "onnx":
             backend, onnx_path = "onnx", model
-        if backend not in ("torch", "onnx"):
-            raise ValueError(f"backend must be torch or onnx, got {backend!r}")
+        elif onnx_path is not None and backend == "auto":
+            backend = "onnx"
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.max_width, self.overlap = max_width, min(overlap, max_width // 2 - 2)
+        threads = threads or torch.get_num_threads()
         self.runner: TorchRunner | OnnxRunner
-        if backend == "torch":
-            self.runner = TorchRunner(_sr_model(model), self.device, precision)
-        else:
-            if onnx_path is None:
-                from sgenet.deploy.export import cached_export
-
-                onnx_path = cached_export(_sr_model(model))
-            self.runner = OnnxRunner(onnx_path, self.device, threads=threads)
-        self.backend = backend
+        self.runner, self.backend = _make_runner(model, backend, self.device, precision, threads, onnx_path)
 
     @property
     def reads_text(self) -> bool:
