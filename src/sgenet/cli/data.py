@@ -68,7 +68,7 @@ def check(args: argparse.Namespace) -> int:
         n = len(cast(Sized, ds))
         for i in range(n):
             ds[i]
-    skipped = getattr(ds, "skipped", 0)
+    skipped = ds.skipped
     for w in caught:
         print(f"warning: {w.message}")
     print(f"{args.path}: {n} items, {skipped} damaged items skipped")

@@ -2,7 +2,8 @@
 
 Every dataset yields ``{"lr": 4x16x64, "hr": 4x32x128, "label": str}`` (float, [0,1], RGB + mask);
 :func:`collate` batches them. :func:`open_dataset` opens any supported path, :func:`open_splits`
-the named evaluation splits of a TextZoom root or a folder of datasets.
+the named evaluation splits of a TextZoom root or a folder of datasets (both through the one resolver,
+:func:`layout_of` / :func:`resolve_dataset`); map-style datasets keep the :class:`PairDataset` contract.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ cv2.setNumThreads(1)
 if TYPE_CHECKING:
     from sgenet.data.datasets import (
         ImageFolderDataset,
+        PairDataset,
         PairFolderDataset,
         TextZoomLMDB,
         collate,
         make_sample,
     )
-    from sgenet.data.registry import is_textzoom_root, open_dataset, open_splits
+    from sgenet.data.registry import is_textzoom_root, layout_of, open_dataset, open_splits, resolve_dataset
     from sgenet.data.stream import SyntheticDataset, SyntheticStream
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "LEVEL_CHOICES",
     "ImageFolderDataset",
     "LMDBWriter",
+    "PairDataset",
     "PairFolderDataset",
     "SynthPair",
     "Synthesizer",
@@ -47,16 +50,19 @@ __all__ = [
     "collate",
     "degrade",
     "is_textzoom_root",
+    "layout_of",
     "make_sample",
     "open_dataset",
     "open_splits",
+    "resolve_dataset",
     "rng_for",
 ]
 
 # imported on first use: the data engine (``sgenet synth``) does not need torch, the datasets do
 __getattr__ = lazy_getattr(__name__, {
-    **dict.fromkeys(["ImageFolderDataset", "PairFolderDataset", "TextZoomLMDB", "collate", "make_sample"],
-                    "sgenet.data.datasets"),
-    **dict.fromkeys(["is_textzoom_root", "open_dataset", "open_splits"], "sgenet.data.registry"),
+    **dict.fromkeys(["ImageFolderDataset", "PairDataset", "PairFolderDataset", "TextZoomLMDB", "collate",
+                     "make_sample"], "sgenet.data.datasets"),
+    **dict.fromkeys(["is_textzoom_root", "layout_of", "open_dataset", "open_splits", "resolve_dataset"],
+                    "sgenet.data.registry"),
     **dict.fromkeys(["SyntheticDataset", "SyntheticStream"], "sgenet.data.stream"),
 })

@@ -4,26 +4,32 @@ Every dataset yields ``{"lr": 4x16x64, "hr": 4x32x128, "label": str}`` float ten
 (RGB + text mask, TextZoom protocol: PIL bicubic to 64x16 / 128x32, mask = gray <= mean).
 Damaged items (undecodable image, missing label or image, unreadable file) are skipped and counted
 (``dataset.skipped``) with a warning; they never stop a run.
+
+:class:`PairDataset` is the contract every map-style dataset of sgenet keeps (the disk layouts here, the
+synthetic :class:`~sgenet.data.stream.SyntheticDataset`, :class:`ConcatPairs` of them): call sites use
+its ``load_item``, ``read`` and ``skipped`` instead of probing for attributes.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import os
 import struct
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
 import lmdb
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from sgenet.data.degrade import LEVEL_CHOICES, degrade, rng_for
 from sgenet.data.labels import read_labels
 from sgenet.data.lmdb_io import NUM_KEY, hr_key, label_key, lr_key, open_env
-from sgenet.imaging import HR_SIZE, LR_SIZE, pil_to_tensor
+from sgenet.imaging import HR_SIZE, LR_SIZE, pil_to_tensor, tensor_to_pil
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 Sample = dict[str, torch.Tensor | str]
@@ -48,13 +54,92 @@ DAMAGE_ERRORS = (OSError, ValueError, EOFError, SyntaxError, struct.error, lmdb.
                  Image.DecompressionBombError)
 
 
-class _SkippingDataset(Dataset):
-    """Shared retry logic: a damaged item is reported once, counted, and replaced by the next one."""
+class PairDataset(Dataset):
+    """The dataset contract: ``len(ds)`` LR/HR word pairs, ``ds[i]`` a :data:`Sample`.
+
+    ``ds[i]`` may replace a damaged item by the next good one (counted in :attr:`skipped`);
+    :meth:`load_item` is exactly item ``i`` (a damaged one raises); :meth:`read` its raw PIL images.
+    """
 
     name = "dataset"
+    _skipped = 0
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Sample:
+        raise NotImplementedError
+
+    @property
+    def skipped(self) -> int:
+        """Damaged items dropped so far (when opened, and when read by ``ds[i]``)."""
+        return self._skipped
+
+    def load_item(self, index: int) -> Sample:
+        """Exactly item ``index`` (no substitution); a damaged item raises."""
+        return self[index]
+
+    def read(self, index: int) -> tuple[Image.Image, Image.Image, str]:
+        """The raw ``(lr, hr, label)`` of item ``index`` (here: from its tensors)."""
+        sample = self.load_item(index)
+        lr, hr = cast(torch.Tensor, sample["lr"]), cast(torch.Tensor, sample["hr"])
+        return tensor_to_pil(lr), tensor_to_pil(hr), str(sample["label"])
+
+
+class ConcatPairs(ConcatDataset, PairDataset):
+    """Several :class:`PairDataset` one after the other (a ``ConcatDataset`` that keeps the contract)."""
+
+    datasets: list[PairDataset]  # type: ignore[assignment]
+
+    def __init__(self, datasets: Sequence[PairDataset]) -> None:
+        super().__init__(datasets)
+        self.name = " + ".join(d.name for d in self.datasets)
+
+    def _locate(self, index: int) -> tuple[PairDataset, int]:
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[part], index - (self.cumulative_sizes[part - 1] if part else 0)
+
+    @property
+    def skipped(self) -> int:
+        return sum(d.skipped for d in self.datasets)
+
+    def load_item(self, index: int) -> Sample:
+        dataset, local = self._locate(index)
+        return dataset.load_item(local)
+
+    def read(self, index: int) -> tuple[Image.Image, Image.Image, str]:
+        dataset, local = self._locate(index)
+        return dataset.read(local)
+
+
+class SequencePairs(PairDataset):
+    """Any sequence of samples (a list, a map-style dataset) under the contract: nothing skipped."""
+
+    def __init__(self, items: Sequence[Sample]) -> None:
+        self.items = items
+        self.name = type(items).__name__
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.items[index]
+
+
+def as_pair_dataset(data: PairDataset | Sequence[Sample]) -> PairDataset:
+    """``data`` itself if it keeps the :class:`PairDataset` contract, else :class:`SequencePairs` of it."""
+    return data if isinstance(data, PairDataset) else SequencePairs(data)
+
+
+class _SkippingDataset(PairDataset):
+    """Shared retry logic: a damaged item is reported once, counted, and replaced by the next one."""
 
     def __init__(self) -> None:
-        self.skipped = 0
+        self._skipped = 0
         self._bad: set[int] = set()
 
     def read(self, index: int) -> tuple[Image.Image, Image.Image, str]:
@@ -65,9 +150,6 @@ class _SkippingDataset(Dataset):
         """Exactly item ``index``; a damaged item raises (``__getitem__`` skips it instead)."""
         lr, hr, label = self.read(index)
         return make_sample(lr, hr, label)
-
-    def __len__(self) -> int:
-        raise NotImplementedError
 
     def __getitem__(self, index: int) -> Sample:
         n = len(self)
@@ -82,7 +164,7 @@ class _SkippingDataset(Dataset):
                 return self.load_item(i)
             except DAMAGE_ERRORS as exc:
                 self._bad.add(i)
-                self.skipped += 1
+                self._skipped += 1
                 warnings.warn(f"{self.name}: skipping damaged item {i}: {exc}", RuntimeWarning, stacklevel=2)
         raise RuntimeError(f"{self.name}: 100 damaged items in a row from index {index}")
 
@@ -123,7 +205,7 @@ class TextZoomLMDB(_SkippingDataset):
                                  "'label-%09d' or 'image_hr-%09d' keys")
             n = max(found)
             if raw is None:
-                self.skipped += 1
+                self._skipped += 1
                 warnings.warn(f"{self.root}: missing num-samples key; found {n} records by scanning",
                               RuntimeWarning, stacklevel=3)
         good, missing = [], 0
@@ -133,7 +215,7 @@ class TextZoomLMDB(_SkippingDataset):
             else:
                 good.append(i)
         if missing:
-            self.skipped += missing
+            self._skipped += missing
             warnings.warn(f"{self.root}: skipped {missing} of {n} records with a missing label or image",
                           RuntimeWarning, stacklevel=3)
         return good
@@ -176,7 +258,7 @@ class ImageFolderDataset(_SkippingDataset):
             else:
                 missing += 1
         if missing:
-            self.skipped += missing
+            self._skipped += missing
             warnings.warn(f"{self.root / labels}: {missing} listed images do not exist; skipped",
                           RuntimeWarning, stacklevel=2)
 
@@ -205,7 +287,7 @@ class PairFolderDataset(_SkippingDataset):
         self.names = sorted(hr_names & lr_names)
         unpaired = len(hr_names ^ lr_names)
         if unpaired:
-            self.skipped += unpaired
+            self._skipped += unpaired
             warnings.warn(f"{self.root}: {unpaired} images without a partner in lr/ or hr/; skipped",
                           RuntimeWarning, stacklevel=2)
         if not self.names:

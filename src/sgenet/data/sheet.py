@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from PIL import Image, ImageDraw, ImageFont
 
 from sgenet.imaging import HR_SIZE, tensor_to_pil
 
+if TYPE_CHECKING:  # the sheet itself needs no torch
+    import torch
 
-def sample_images(dataset, index: int) -> tuple[Image.Image, Image.Image, str]:
-    """``(lr, hr, label)`` PIL images of one item: raw images when the dataset offers ``read``."""
-    if hasattr(dataset, "read"):
-        try:
-            return dataset.read(index)
-        except (OSError, ValueError):
-            pass
+    from sgenet.data.datasets import PairDataset
+
+
+def sample_images(dataset: PairDataset, index: int) -> tuple[Image.Image, Image.Image, str]:
+    """``(lr, hr, label)`` PIL images of one item: its raw images (``dataset.read``), or those of the
+    sample ``dataset[index]`` gives when the raw item is damaged."""
+    try:
+        return dataset.read(index)
+    except (OSError, ValueError):
+        pass
     s = dataset[index]
-    return tensor_to_pil(s["lr"]), tensor_to_pil(s["hr"]), s["label"]
+    lr, hr = cast("torch.Tensor", s["lr"]), cast("torch.Tensor", s["hr"])
+    return tensor_to_pil(lr), tensor_to_pil(hr), str(s["label"])
 
 
 def contact_sheet(

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterator, Sequence
 
 import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
-from sgenet.data.datasets import Sample, make_sample
+from sgenet.data.datasets import PairDataset, Sample, make_sample
 from sgenet.data.degrade import LEVEL_CHOICES
 from sgenet.data.fonts import get_font_library
 from sgenet.data.synth import Synthesizer
@@ -50,7 +50,7 @@ class _SynthBase:
         return state
 
 
-class SyntheticDataset(_SynthBase, Dataset):
+class SyntheticDataset(_SynthBase, PairDataset):
     """``num`` synthetic pairs; item ``i`` is the same on every machine with the same fonts."""
 
     def __init__(self, num: int, seed: int = 0, level: str = "mix",
@@ -59,6 +59,7 @@ class SyntheticDataset(_SynthBase, Dataset):
         if num <= 0:
             raise ValueError(f"num must be positive, got {num}")
         self.num = int(num)
+        self.name = f"synth:{self.num}"
 
     def __len__(self) -> int:
         return self.num

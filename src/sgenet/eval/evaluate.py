@@ -16,16 +16,17 @@ import functools
 import math
 import operator
 import warnings
-from collections.abc import Sequence, Sized
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from sgenet.data.datasets import PairDataset
 from sgenet.distributed import all_gather_objects, all_reduce_sum, env_info, shard_indices
 from sgenet.eval.metrics import MetricSums, gap_recovered, word_correct
 from sgenet.eval.recognizers import Recognizer
@@ -83,16 +84,15 @@ class EvalOptions:
 class _Items(Dataset):
     """Item ``i`` of a dataset exactly (no substitution): ``(i, sample or None, error or None)``."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: PairDataset) -> None:
         self.dataset = dataset
 
     def __len__(self) -> int:
-        return len(cast(Sized, self.dataset))
+        return len(self.dataset)
 
     def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
-        loader = getattr(self.dataset, "load_item", None)  # exact item: no skip-and-substitute
         try:
-            return i, (loader(i) if loader is not None else self.dataset[i]), None
+            return i, self.dataset.load_item(i), None  # exact item: no skip-and-substitute
         except _LOAD_ERRORS as exc:
             return i, None, f"{type(exc).__name__}: {exc}"
 
@@ -223,7 +223,7 @@ def evaluate(models: Sequence[EvalModel], splits: Sequence[Split], recognizers: 
     states: dict[str, _SplitState] = {}
     for split in splits:
         state = _SplitState(keys, rec_names)
-        size = len(cast(Sized, split.dataset))
+        size = len(split.dataset)
         n = size if opts.limit is None else min(size, opts.limit)
         num_batches = math.ceil(n / opts.batch_size)
         batches = [list(range(b * opts.batch_size, min(n, (b + 1) * opts.batch_size)))
@@ -238,7 +238,7 @@ def evaluate(models: Sequence[EvalModel], splits: Sequence[Split], recognizers: 
         if bar is not None:
             bar.close()
         state.load_flat(all_reduce_sum(state.flat()))
-        state.counts["skipped"] += int(getattr(split.dataset, "skipped", 0) or 0)  # dropped when opened
+        state.counts["skipped"] += split.dataset.skipped  # dropped when opened
         merged = [e for part in all_gather_objects(state.examples) for e in part]
         state.examples = sorted(merged, key=lambda e: (-e["score"], e["index"]))[: opts.examples]
         states[split.name] = state

@@ -11,27 +11,31 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence, Sized
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
-
-from torch.utils.data import Dataset
 
 from sgenet.data import LEVELS, ImageFolderDataset, PairFolderDataset, TextZoomLMDB, open_splits
+from sgenet.data.datasets import PairDataset, as_pair_dataset
 from sgenet.data.lmdb_io import is_lmdb_dir
-from sgenet.data.registry import TEXTZOOM_TEST
+from sgenet.data.registry import IMAGE_FOLDER, LMDB, PAIR_FOLDER, TEXTZOOM_TEST, disk_layout
 
 
 @dataclass
 class Split:
+    """A named evaluation split; ``dataset`` keeps the :class:`~sgenet.data.datasets.PairDataset`
+    contract (any other sequence of samples, e.g. a list, is wrapped in it)."""
+
     name: str
-    dataset: Dataset
+    dataset: PairDataset
     source: str
     root: str = ""  # the --data argument it came from
 
+    def __post_init__(self) -> None:
+        self.dataset = as_pair_dataset(self.dataset)
+
     def __len__(self) -> int:
-        return len(cast(Sized, self.dataset))
+        return len(self.dataset)
 
 
 def parse_levels(levels: str | Sequence[str] | None) -> list[str]:
@@ -48,11 +52,12 @@ def parse_levels(levels: str | Sequence[str] | None) -> list[str]:
 
 
 def _single(path: Path, levels: list[str], seed: int) -> list[Split]:
-    if is_lmdb_dir(path):
+    layout = disk_layout(path, strict=False)  # the one layout resolver (sgenet.data.registry)
+    if layout == LMDB:
         return [Split(path.name, TextZoomLMDB(path), str(path))]
-    if (path / "lr").is_dir() and (path / "hr").is_dir():
+    if layout == PAIR_FOLDER:
         return [Split(path.name, PairFolderDataset(path), str(path))]
-    if (path / "labels.tsv").is_file():
+    if layout == IMAGE_FOLDER:  # one split per degradation level
         return [Split(f"{path.name}/{lvl}", ImageFolderDataset(path, level=lvl, seed=seed), f"{path} @ {lvl}")
                 for lvl in levels]
     return []

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset
+
+if TYPE_CHECKING:
+    from sgenet.data.datasets import PairDataset
 
 _MASK64 = (1 << 63) - 1
 
@@ -137,42 +139,38 @@ def _parse_spec(spec: str) -> tuple[str, int]:
 
 
 def open_source(spec: str, synth_size: int = 1_000_000, level: str = "",
-                synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
-    """One training source (see the module docstring); fails with a message naming ``spec``."""
-    import sgenet.data as sdata
-    from sgenet.data.synth_spec import is_synth
-    from sgenet.data.synth_spec import synth_size as parse_synth_size
+                synth_options: dict[str, Any] | None = None, seed: int = 0) -> PairDataset:
+    """One training source (see the module docstring), opened by the one resolver
+    (:func:`sgenet.data.registry.resolve_dataset`); fails with a message naming ``spec``."""
+    from sgenet.data.datasets import ConcatPairs, PairDataset
+    from sgenet.data.registry import resolve_dataset
 
     path, times = _parse_spec(spec)
-    parts: list[Dataset] = []
+    parts: list[PairDataset] = []
     for k in range(times):
-        if is_synth(path):
-            size = parse_synth_size(path) or synth_size
-            options = {"level": level or "mix", **(synth_options or {})}
-            # map-style and deterministic per index: resumable and shardable like any other source
-            parts.append(sdata.SyntheticDataset(size, seed=seed + k, **options))
-        else:
-            if not Path(path).exists():
-                raise FileNotFoundError(f"dataset not found: {path}")
-            parts.append(sdata.open_dataset(path, level=level or None, seed=seed + k))
-    dataset = parts[0] if times == 1 else ConcatDataset(parts)
-    try:
-        size = len(dataset)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise ValueError(f"dataset {spec}: expected a map-style dataset with a length") from exc
-    if size == 0:
+        # synth / synth: -> synth_size pairs, map-style and deterministic per index: resumable and
+        # shardable like any other source
+        part = resolve_dataset(path, level=level or None, seed=seed + k, synth_size_default=synth_size,
+                               synth_options=synth_options)
+        if not isinstance(part, PairDataset):
+            raise ValueError(f"dataset {spec}: expected a map-style dataset with a length")
+        parts.append(part)
+    dataset = parts[0] if times == 1 else ConcatPairs(parts)
+    if len(dataset) == 0:
         raise ValueError(f"dataset {spec} is empty")
     _check_sample(dataset[0], spec)
     return dataset
 
 
 def build_train_set(sources: Sequence[str], synth_size: int = 1_000_000, level: str = "",
-                    synth_options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
+                    synth_options: dict[str, Any] | None = None, seed: int = 0) -> PairDataset:
+    from sgenet.data.datasets import ConcatPairs
+
     if not sources:
         raise ValueError("no training data: pass --data PATH (LMDB, image folder, synth:) "
                          "or set data.train")
     datasets = [open_source(s, synth_size, level, synth_options, seed=seed) for s in sources]
-    return datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
+    return datasets[0] if len(datasets) == 1 else ConcatPairs(datasets)
 
 
 def make_train_loader(dataset: Dataset, sampler: StepBatchSampler, num_workers: int = 0) -> DataLoader:
