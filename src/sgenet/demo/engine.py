@@ -121,7 +121,7 @@ class DemoEngine:
                 self.photo_error = f"the text detector did not load ({exc})"
         elif reader is None:
             self.photo_error = "photos are off (sgenet demo --no-photos)"
-        self.recognizer = getattr(self.reader, "recognizer", None)  # PP-OCRv6, for crops too
+        self.recognizer = self.reader.recognizer if self.reader is not None else None  # PP-OCRv6, crops too
         self._lock = threading.Lock()
 
     def process(self, data: bytes, mode: str = "auto", sr_always: bool = False) -> DemoResult:
@@ -193,7 +193,7 @@ class DemoEngine:
             if quad_size(quad)[1] < self.reader.sr_below:
                 small.append((i, crop_quad(arr, pad_quad(quad, self.reader.pad))))
         method, note = "none", f"{len(words)} words read"
-        if small and getattr(self.reader, "upscaler", None) is not None:
+        if small and self.reader.upscaler is not None:
             srs = self.reader.super_resolve([c for _, c in small])
             rows = [SheetRow(f"word {i + 1}" + (" (SR kept)" if words[i].sr_used else ""),
                              Image.fromarray(c), Image.fromarray(s), words[i].text)
