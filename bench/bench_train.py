@@ -65,6 +65,16 @@ def make_lmdb(path: Path, num: int) -> Path:
     return path
 
 
+def has_weights(spec: str) -> bool:
+    """A weights file, or a registered name with shipped weights (e.g. ``ppocr_v6_tiny``)."""
+    from sgenet.models.registry import resolve_model
+
+    try:
+        return bool(spec) and resolve_model(spec).path is not None
+    except (FileNotFoundError, ValueError):
+        return False
+
+
 class Runner:
     """One variant: a trainer plus its loader, stepped on demand."""
 
@@ -78,9 +88,9 @@ class Runner:
                 f"run.threads={args.threads}"]
         cfg = load_config(args.config, base + list(args.override) + overrides)
         if args.task == "sr":
-            if cfg.model.init_recognizer and not Path(cfg.model.init_recognizer).is_file():
+            if cfg.model.init_recognizer and not has_weights(cfg.model.init_recognizer):
                 cfg.model.init_recognizer = rec_weights
-            if not Path(cfg.loss.perception_recognizer).is_file():
+            if not has_weights(cfg.loss.perception_recognizer):
                 cfg.loss.perception_recognizer = rec_weights
             cfg.run.val_reader = ""
         self.name, self.cfg = name, cfg
