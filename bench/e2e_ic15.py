@@ -49,8 +49,8 @@ def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
 
 
-def make_systems(names: list[str], threads: int, device: str, share: bool = False) -> dict:
-    """``{name: callable(bgr) -> [(quad, text)]}``."""
+def make_systems(names: list[str], threads: int, device: str) -> tuple[dict, dict]:
+    """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -64,36 +64,22 @@ def make_systems(names: list[str], threads: int, device: str, share: bool = Fals
         def rapid(bgr):
             return [(q, t) for q, t, _ in line_words(engine(bgr, return_word_box=True))]
         systems["rapidocr"] = rapid
+
     readers = {}
-    if "read-nosr" in names and not (share and "read-sr" in names):
+    if "read-nosr" in names:
         readers["read-nosr"] = Reader(sr=False, threads=threads, device=device)
     if "read-sr" in names:
         readers["read-sr"] = Reader(threads=threads, device=device)
-    def reading(reader):
-        def run(bgr):
-            words = reader.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
-            run.last = words  # type: ignore[attr-defined]
-            return [(np.asarray(w.quad), w.text) for w in words]
-        return run
-
     for name, reader in readers.items():
-        systems[name] = reading(reader)
-    if share and "read-sr" in systems and "read-nosr" in systems:
-        del systems["read-nosr"]  # derived from read-sr's words (derived_nosr), timed apart
-    return {n: systems[n] for n in names if n in systems}
+        systems[name] = lambda bgr, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+    return {n: systems[n] for n in names}, readers
 
 
-def derived_nosr(words) -> list:
-    """``read-nosr``'s words from ``read-sr``'s: the same detector and recognizer read the plain crops
-    (``Word.plain``), so this equals a ``Reader(sr=False)`` run without a second pass."""
-    from sgenet.read.reader import MIN_CONFIDENCE
+def as_pairs(words: list) -> list[tuple]:
+    """``[(quad, text)]`` of a system's output (Reader words or pairs already)."""
+    from sgenet.read.reader import Word
 
-    out = []
-    for w in words:
-        text, conf = w.plain
-        if text.strip() and conf >= MIN_CONFIDENCE:
-            out.append((np.asarray(w.quad), text.strip()))
-    return out
+    return [(np.asarray(w.quad), w.text) if isinstance(w, Word) else w for w in words]
 
 
 def main() -> None:
@@ -119,9 +105,10 @@ def main() -> None:
     pairs = image_list(args.data, args.limit)
     if not pairs:
         raise SystemExit(f"no images in {args.data / 'images'}")
-    share = not args.separate
-    systems = make_systems(args.systems, args.threads, args.device, share=share)
-    derive = share and "read-nosr" in args.systems and "read-sr" in args.systems
+    derive = not args.separate and "read-nosr" in args.systems and "read-sr" in args.systems
+    # derived: read-nosr's words come from read-sr's plain readings (Reader.without_sr), timed apart
+    run_names = [n for n in args.systems if not (derive and n == "read-nosr")]
+    systems, readers = make_systems(run_names, args.threads, args.device)
     done = load_records(args.records)
     rows = []
     print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
@@ -137,9 +124,10 @@ def main() -> None:
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
                     start = time.perf_counter()
                     words = system(bgr)
-                    record = {name: [*astuple(match_image(gt, words)), time.perf_counter() - start]}
+                    record = {name: [*astuple(match_image(gt, as_pairs(words))), time.perf_counter() - start]}
                     if name == "read-sr" and derive:
-                        record["read-nosr"] = [*astuple(match_image(gt, derived_nosr(system.last))), None]
+                        plain = readers["read-sr"].without_sr(words)
+                        record["read-nosr"] = [*astuple(match_image(gt, as_pairs(plain))), None]
                     done[key] = record
                     if args.records:
                         with args.records.open("a") as f:

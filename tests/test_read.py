@@ -119,3 +119,13 @@ def test_read_cli_and_reader_share_the_margin_default():
     add_parser(parser.add_subparsers())
     args = parser.parse_args(["read", "x.png", "-o", "out"])
     assert args.sr_margin == SR_MARGIN == inspect.signature(Reader).parameters["sr_margin"].default
+
+
+def test_without_sr_equals_a_reader_without_sr(reader, scene, monkeypatch):
+    """One pass gives both results: the plain readings of an SR run are what sr=False returns."""
+    monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
+    with_sr = reader(scene[0])
+    assert any(w.sr_used for w in with_sr)
+    derived = reader.without_sr(with_sr)
+    monkeypatch.setattr(reader, "upscaler", None)
+    assert [w.to_dict() for w in derived] == [w.to_dict() for w in reader(scene[0])]

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from sgenet.data.labels import read_labels
 from sgenet.eval.metrics import word_correct
 from sgenet.read.reader import SR_BELOW, Reader
 
@@ -28,12 +29,9 @@ HEIGHTS = ((0, 8), (8, 12), (12, 16), (16, 24))
 
 
 def load_folder(folder: Path, limit: int | None) -> list[tuple[np.ndarray, str]]:
-    """``(BGR crop, label)`` pairs of an image folder with ``labels.tsv`` (``path<TAB>label``)."""
+    """``(BGR crop, label)`` pairs of an image folder with ``labels.tsv`` (unreadable images left out)."""
     items = []
-    for line in (folder / "labels.tsv").read_text(encoding="utf-8").splitlines():
-        if "\t" not in line:
-            continue
-        rel, label = line.split("\t", 1)
+    for rel, label in read_labels(folder / "labels.tsv"):
         image = cv2.imread(str(folder / rel), cv2.IMREAD_COLOR)
         if image is not None:
             items.append((image, label))

@@ -182,17 +182,15 @@ def degrade(hr: Image.Image, level: str, rng: np.random.Generator) -> Image.Imag
         level = "camera" if rng.random() < CAMERA_SHARE else "mix"
     if level == "mix":
         level = LEVELS[int(rng.integers(len(LEVELS)))]
-    if level == "camera":
-        if hr.mode != "RGB":
-            hr = hr.convert("RGB")
-        return camera(hr if hr.size == HR_SIZE else hr.resize(HR_SIZE, Image.Resampling.BICUBIC), rng)
-    if level not in SPECS:
+    if level not in SPECS and level != "camera":
         raise ValueError(f"unknown degradation level {level!r}; choose from {', '.join(LEVEL_CHOICES)}")
-    spec = SPECS[level]
     if hr.mode != "RGB":
         hr = hr.convert("RGB")
     if hr.size != HR_SIZE:
         hr = hr.resize(HR_SIZE, Image.Resampling.BICUBIC)
+    if level == "camera":
+        return camera(hr, rng)
+    spec = SPECS[level]
     img = _misalign(np.asarray(hr), spec, rng)
     img = blur(img, *blur_kernels(spec, rng))
     lr = _downsample(img, spec, rng).astype(np.float32) * np.float32(1 / 255)

@@ -174,10 +174,24 @@ class Reader:
             use_sr = i in sr and sr[i][1] > conf + self.sr_margin  # the gate: SR only when surer
             if use_sr:
                 text, conf = sr[i]
-            text = text.strip()
-            if text and conf >= self.min_confidence:
-                words.append(Word(quad.tolist(), text, conf, use_sr, plain[i]))
+            if self._kept(text, conf):
+                words.append(Word(quad.tolist(), text.strip(), conf, use_sr, plain[i]))
         return words
+
+    def _kept(self, text: str, confidence: float) -> bool:
+        """A reading is kept if it has a visible character and ``min_confidence``."""
+        return bool(text.strip()) and confidence >= self.min_confidence
+
+    def without_sr(self, words: list[Word]) -> list[Word]:
+        """The words a ``Reader(sr=False)`` would return for the same image, from this reader's result:
+        each word's plain reading under the same filter (one detection and reading pass for both). A
+        word dropped because its SR reading had no visible character is the one case it cannot restore."""
+        out = []
+        for w in words:
+            text, conf = w.plain if w.plain is not None else (w.text, w.confidence)
+            if self._kept(text, conf):
+                out.append(Word(w.quad, text.strip(), conf, False, w.plain))
+        return out
 
 
 def read_files(reader: Reader, paths: list[str | Path]) -> dict[str, list[Word]]:
