@@ -51,9 +51,21 @@ VARIANTS: dict[str, list[str]] = {
     "cl_threads2": ["run.channels_last=true", "run.threads=2"],
     "cl_w1": ["run.channels_last=true", "data.num_workers=1"],
     "cl_w1_threads2": ["run.channels_last=true", "data.num_workers=1", "run.threads=2"],
+    # issue 13's ablation cells (on --config sgenet_v6), combined with "+", e.g. noguide+text
+    "noguide": ["model.kwargs.guidance=false", "model.init_recognizer=", "loss.ctc=0"],
+    "textrec_guide": ["model.kwargs.guide_recognizer=textrec", "model.init_recognizer=textrec",
+                      "optim.recognizer_lr=1e-4"],
+    "text": ["loss.perception=0.05", "loss.text_ctc=0.01"],
+    "frozen": ["optim.recognizer_lr=0"],
+    "tsrn": ["model.name=tsrn", "model.kwargs={}", "model.init_recognizer=", "loss.ctc=0"],
 }
 DEFAULT = ("base,threads2,channels_last,gru,no_perception,batch32,batch96,synth_stream,synth_stream_w1,"
            "lmdb_w1")
+
+
+def overrides_of(name: str) -> list[str]:
+    """The overrides of a variant, or of ``a+b`` (a's then b's)."""
+    return [o for part in name.split("+") for o in VARIANTS[part]]
 
 
 def make_lmdb(path: Path, num: int) -> Path:
@@ -128,7 +140,8 @@ def main() -> None:
     parser.add_argument("--config", default="sgenet")
     parser.add_argument("--task", choices=("sr", "recognizer"), default=None,
                         help="default: from the config")
-    parser.add_argument("--variants", default=DEFAULT, help=f"comma list of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=DEFAULT,
+                        help=f"comma list of {', '.join(VARIANTS)}; join variants with + to combine them")
     parser.add_argument("--data", help="training LMDB (default: a temporary synthetic LMDB of --num pairs)")
     parser.add_argument("--num", type=int, default=512)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per variant")
@@ -139,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     args.task = args.task or load_config(args.config).task
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [n for n in names if n not in VARIANTS]
+    unknown = [part for n in names for part in n.split("+") if part not in VARIANTS]
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
 
@@ -148,7 +161,7 @@ def main() -> None:
         data = args.data or str(make_lmdb(tmp / "lmdb", args.num))
         rec_weights = str(tmp / "textrec.safetensors")
         save_weights(create_model("textrec"), rec_weights, "textrec", {})
-        runners = [Runner(n, VARIANTS[n], args, tmp, data, rec_weights) for n in names]
+        runners = [Runner(n, overrides_of(n), args, tmp, data, rec_weights) for n in names]
         inline = [r for r in runners if r.workers == 0]
         for _ in range(args.warmup):
             for r in inline:
@@ -181,7 +194,7 @@ def report(r: Runner, base: float | None) -> float:
     rate = r.cfg.data.batch_size / statistics.median([d + c for d, c in zip(r.data_s, r.compute_s)])
     per_cpu = r.cfg.data.batch_size / statistics.median(r.cpu_s)  # main process only
     base = base or rate
-    print(f"| {r.name} | {' '.join(VARIANTS[r.name]) or '-'} | {r.cfg.data.batch_size} | "
+    print(f"| {r.name} | {' '.join(overrides_of(r.name)) or '-'} | {r.cfg.data.batch_size} | "
           f"{data_s:.3f} | {comp_s:.3f} | {rate:.1f} | {rate / base:.2f} | {per_cpu:.1f} | "
           f"{r.first_step_s:.1f} |", flush=True)
     return base
