@@ -15,8 +15,10 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from sgenet.data.degrade import LEVELS
+from sgenet.eval.report import _table as markdown_table
+
 SCORE_JUDGES = ("crnn", "ppocr", "ppocr6")
-LEVELS = ("easy", "medium", "hard")
 
 
 def rows(paths: list[Path]) -> dict[str, dict[str, float]]:
@@ -30,7 +32,7 @@ def rows(paths: list[Path]) -> dict[str, dict[str, float]]:
             if level not in LEVELS:  # the "average" split
                 continue
             acc[r["model"]][f"{r['recognizer']}/{level}"] = 100 * r["acc_sr"]
-            acc["HR"][f"{r['recognizer']}/{level}"] = 100 * r["acc_hr"]
+            acc["HR"].setdefault(f"{r['recognizer']}/{level}", 100 * r["acc_hr"])
         for f in report["fidelity"]:
             if f["split"].rsplit("/", 1)[-1] in LEVELS:
                 fid[f["model"]][f["split"]] = (f["psnr_sr"], f["ssim_sr"])
@@ -59,13 +61,14 @@ def main() -> None:
     if missing:
         raise SystemExit(f"val_score: no results for {', '.join(missing)} in the given files")
     head = [f"{j} {lv}" for lv in LEVELS for j in SCORE_JUDGES]
-    print("| model | " + " | ".join(head) + " | **score** | tesseract (mean) | PSNR / SSIM |")
-    print("|---|" + "---|" * (len(head) + 3))
+    rows_out = []
     for m in order:
         r = table[m]
-        cells = " | ".join(f"{r.get(f'{j}/{lv}', float('nan')):.1f}" for lv in LEVELS for j in SCORE_JUDGES)
+        cells = [f"{r.get(f'{j}/{lv}', float('nan')):.1f}" for lv in LEVELS for j in SCORE_JUDGES]
         fid = f"{r['psnr']:.2f} / {r['ssim']:.4f}" if "psnr" in r else "-"
-        print(f"| {m} | {cells} | **{r['score']:.2f}** | {r['tesseract']:.1f} | {fid} |")
+        rows_out.append([m, *cells, f"**{r['score']:.2f}**", f"{r['tesseract']:.1f}", fid])
+    header = ["model", *head, "**score**", "tesseract (mean)", "PSNR / SSIM"]
+    print("\n".join(markdown_table(header, rows_out)))
 
 
 if __name__ == "__main__":
