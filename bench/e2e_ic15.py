@@ -15,6 +15,8 @@ a low-resolution camera. Systems, all reporting words:
 Precision, recall, F and seconds per image (detection included; models loaded before timing).
 
     OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python bench/e2e_ic15.py --limit 20 --scales 1 3
+    python bench/e2e_ic15.py --limit 100 --scales 3 --systems rapidocr \
+        --rapidocr-param Det.limit_side_len=1472
 """
 
 from __future__ import annotations
@@ -49,8 +51,23 @@ def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
 
 
-def make_systems(names: list[str], threads: int, device: str) -> tuple[dict, dict]:
-    """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``."""
+def parse_params(items: list[str]) -> dict:
+    """``["Det.box_thresh=0.3", ...]`` -> ``{"Det.box_thresh": 0.3}`` (values parsed as YAML scalars)."""
+    import yaml
+
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--rapidocr-param wants KEY=VALUE, got {item!r}")
+        params[key] = yaml.safe_load(value)
+    return params
+
+
+def make_systems(names: list[str], threads: int, device: str,
+                 rapidocr_params: dict | None = None) -> tuple[dict, dict]:
+    """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``; ``rapidocr_params``
+    are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``)."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -59,7 +76,8 @@ def make_systems(names: list[str], threads: int, device: str) -> tuple[dict, dic
     if "rapidocr" in names:
         engine = RapidOCR(params={"Global.log_level": "error",
                                   "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                                  "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+                                  "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                                  **(rapidocr_params or {})})
 
         def rapid(bgr):
             return [(q, t) for q, t, _ in line_words(engine(bgr, return_word_box=True))]
@@ -94,6 +112,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the table as JSON too")
     ap.add_argument("--records", type=Path, help="per-image results, appended as they come (JSON lines); "
                     "a re-run with the same file resumes where it stopped")
+    ap.add_argument("--rapidocr-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="a RapidOCR setting of the rapidocr system, e.g. Det.box_thresh=0.3 (repeatable)")
     ap.add_argument("--separate", action="store_true",
                     help="read-nosr as its own Reader pass (default: derived from read-sr's plain readings)")
     args = ap.parse_args()
@@ -108,7 +128,9 @@ def main() -> None:
     derive = not args.separate and "read-nosr" in args.systems and "read-sr" in args.systems
     # derived: read-nosr's words come from read-sr's plain readings (Reader.without_sr), timed apart
     run_names = [n for n in args.systems if not (derive and n == "read-nosr")]
-    systems, readers = make_systems(run_names, args.threads, args.device)
+    params = parse_params(args.rapidocr_param)
+    systems, readers = make_systems(run_names, args.threads, args.device, params)
+    tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
     done = load_records(args.records)
     rows = []
     print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
@@ -118,7 +140,7 @@ def main() -> None:
         seconds = {name: 0.0 for name in args.systems}
         for name, system in systems.items():
             for image_path, gt_path in pairs:
-                key = f"{scale:g}/{name}/{image_path.name}"
+                key = f"{scale:g}/{name}{tag if name == 'rapidocr' else ''}/{image_path.name}"
                 if key not in done:
                     bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]

@@ -70,3 +70,7 @@ def test_benchmark_lists_images_in_numeric_order_and_downscales(tmp_path):
     assert [p.name for p, _ in pairs] == ["img_1.jpg", "img_2.jpg"]
     assert pairs[0][1] == tmp_path / "gts" / "gt_img_1.txt"
     assert bench.downscale(np.zeros((720, 1280, 3), np.uint8), 3).shape == (240, 427, 3)
+    assert bench.parse_params(["Det.limit_side_len=1472", "Det.box_thresh=0.3", "Det.limit_type=min"]) == {
+        "Det.limit_side_len": 1472, "Det.box_thresh": 0.3, "Det.limit_type": "min"}
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        bench.parse_params(["Det.box_thresh"])
