@@ -6,13 +6,13 @@ font pack (the same on every machine), so they need no data and can fail if a ba
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
+from _scripts import load_script
 from sgenet.data.datasets import collate, make_sample
 from sgenet.data.synth import Synthesizer
 from sgenet.eval.metrics import psnr_per_image, word_accuracy
@@ -99,9 +99,7 @@ def test_tampered_weights_are_refused(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_ship_tool_writes_a_loadable_manifest_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("ship_weights", REPO / "tools" / "ship_weights.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script("tools/ship_weights.py")
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("data:\n  batch_size: 8\n")

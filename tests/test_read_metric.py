@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("shapely")
 
+from _scripts import load_script  # noqa: E402
 from sgenet.read.metric import Counts, iou, load_ic15_gt, match_image, normalize  # noqa: E402
 
 
@@ -56,13 +57,7 @@ def test_ground_truth_file(tmp_path):
 
 
 def test_benchmark_lists_images_in_numeric_order_and_downscales(tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "bench" / "e2e_ic15.py"
-    spec = importlib.util.spec_from_file_location("e2e_ic15", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("bench/e2e_ic15.py")
     (tmp_path / "images").mkdir()
     for n in (10, 2, 1):
         (tmp_path / "images" / f"img_{n}.jpg").write_bytes(b"")

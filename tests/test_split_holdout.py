@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from _scripts import REPO, load_script
 from sgenet.data.labels import read_labels, write_labels
 
-REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("split_holdout", REPO / "tools" / "split_holdout.py")
-assert spec and spec.loader
-split_holdout = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(split_holdout)
+split_holdout = load_script("tools/split_holdout.py")
 
 IC15_TRAIN = REPO.parent / "shared" / "data" / "real" / "ic15_train"
 

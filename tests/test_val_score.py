@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("val_score", REPO / "tools" / "val_score.py")
-assert spec and spec.loader
-val_score = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(val_score)
+from _scripts import load_script
+
+val_score = load_script("tools/val_score.py")
 
 JUDGES = ("crnn", "ppocr", "ppocr6", "tesseract")
 
