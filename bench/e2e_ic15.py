@@ -131,6 +131,9 @@ def main() -> None:
     params = parse_params(args.rapidocr_param)
     systems, readers = make_systems(run_names, args.threads, args.device, params)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
+    for out in (args.records, args.json):  # their folders, so that a long run never dies at its first write
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
     done = load_records(args.records)
     rows = []
     print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
