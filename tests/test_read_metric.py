@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("shapely")
 
-from _scripts import load_script  # noqa: E402
+from _scripts import REPO, load_script  # noqa: E402
 from sgenet.read.metric import Counts, iou, load_ic15_gt, match_image, normalize  # noqa: E402
 
 
@@ -69,3 +69,29 @@ def test_benchmark_lists_images_in_numeric_order_and_downscales(tmp_path):
         "Det.limit_side_len": 1472, "Det.box_thresh": 0.3, "Det.limit_type": "min"}
     with pytest.raises(SystemExit, match="KEY=VALUE"):
         bench.parse_params(["Det.box_thresh"])
+
+
+def test_benchmark_runs_end_to_end_and_resumes_from_its_records(tmp_path, monkeypatch):
+    """One scene through RapidOCR: the table goes into folders it creates; a re-run reuses the records."""
+    import json
+    import sys
+
+    from PIL import Image
+
+    bench = load_script("bench/e2e_ic15.py")
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "gts").mkdir()
+    Image.open(REPO / "examples" / "scene.png").convert("RGB").save(data / "images" / "img_1.jpg")
+    (data / "gts" / "gt_img_1.txt").write_text("0,0,10,0,10,10,0,10,###\n")
+    out = tmp_path / "new" / "deeper"
+    argv = ["e2e_ic15.py", "--data", str(data), "--scales", "1", "--systems", "rapidocr",
+            "--records", str(out / "records.jsonl"), "--json", str(out / "e2e.json")]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    rows = json.loads((out / "e2e.json").read_text())
+    assert [(r["system"], r["images"], r["ground_truth"]) for r in rows] == [("rapidocr", 1, 0)]
+    assert len((out / "records.jsonl").read_text().splitlines()) == 1
+    bench.main()  # resumed: the image is not read again, the table is the same
+    assert len((out / "records.jsonl").read_text().splitlines()) == 1
+    assert json.loads((out / "e2e.json").read_text()) == rows
