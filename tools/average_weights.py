@@ -5,9 +5,9 @@
 
 Each input is anything ``sgenet.load_model`` takes except ONNX (a shipped name or a ``.safetensors`` file,
 validated and hash-checked as usual). Floating-point tensors (weights, BatchNorm statistics) are averaged
-with the given ratios; integer tensors (BatchNorm's step counters) must agree or are taken from the first
-input. The output carries the first input's model name and config, so it loads like any trained file. An
-existing output is never overwritten.
+with the given ratios; integer tensors (BatchNorm's step counters) are taken from the first input. The
+output carries the first input's model name and config, so it loads like any trained file. An existing
+output is never overwritten.
 """
 
 from __future__ import annotations
@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ratios", default=None, help="comma-separated, summing to 1 (default: uniform)")
     args = parser.parse_args(argv)
     try:
-        if len(args.inputs) < 2:
-            raise ValueError("give two or more models to average")
         if args.out.exists():
             raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
         ratios = ([float(r) for r in args.ratios.split(",")] if args.ratios
