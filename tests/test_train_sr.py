@@ -135,3 +135,16 @@ def test_resuming_a_run_dir_of_another_model_fails_clearly(data, tmp_path):
     other = _tsrn_cfg(data, 4, ["model.kwargs={channels: 12, num_blocks: 1, block: conv}"])
     with pytest.raises(ValueError, match="holds checkpoints of model 'tsrn'.*choose another --out"):
         SRTrainer(other, tmp_path / "run")
+
+
+def test_resuming_without_best_pt_warns_that_the_best_weights_are_missing(data, tmp_path, capsys):
+    cfg = ["run.ckpt_every=2", "run.val_every=2", f"data.val={data['val']}"]
+    SRTrainer(_tsrn_cfg(data, 2, cfg), tmp_path / "run").fit()
+    best = tmp_path / "run" / "checkpoints" / "best.pt"
+    assert best.is_file()
+    best.unlink()  # e.g. only the newest step checkpoint was copied to another machine
+    capsys.readouterr()
+    SRTrainer(_tsrn_cfg(data, 4, cfg), tmp_path / "run")
+    out = capsys.readouterr().out
+    assert "resumed from step 2" in out
+    assert "best.pt is missing" in out and "best.safetensors will be written only if" in out
