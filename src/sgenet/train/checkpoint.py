@@ -93,6 +93,14 @@ class CheckpointManager:
     def best_path(self) -> Path:
         return self.dir / "best.pt"
 
+    def missing_best_warning(self, best: float | None) -> str | None:
+        """A warning when a best validation score was recorded but ``best.pt`` is absent, else None."""
+        if best is None or self.best_path.is_file():
+            return None
+        return (f"warning: the best validation score so far ({best:.4g}) was recorded but {self.best_path} "
+                "is missing (copy it with the step checkpoint): best.safetensors will be written only if "
+                "a later validation beats it")
+
     def step_paths(self) -> list[Path]:
         """Existing step checkpoints, oldest first."""
         if not self.dir.is_dir():

@@ -202,10 +202,8 @@ class Trainer:
                   flush=True)
         if self.is_main:
             print(f"resumed from step {self.step}", flush=True)
-            if self.best is not None and not self.ckpt.best_path.is_file():
-                print(f"warning: the best validation score so far ({self.best:.4g}) was recorded "
-                      f"but {self.ckpt.best_path} is missing (copy it with the step checkpoint): "
-                      "best.safetensors will be written only if a later validation beats it", flush=True)
+            if warning := self.ckpt.missing_best_warning(self.best):
+                print(warning, flush=True)
 
     def save(self, is_best: bool = False) -> Path | None:
         """Write a checkpoint of this step (collective under DDP); returns its path on rank 0.
