@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 
-from _scripts import load_script
+from _scripts import assert_one_line_exits, load_script
 from _tiny import TINY_SGENET
 from sgenet.models.registry import create_model, load_model, save_weights, state_dict_equal
 
@@ -64,10 +63,6 @@ def test_bad_inputs_fail_with_one_line_and_nothing_is_overwritten(tmp_path: Path
         "two or more": [a, "-o", str(tmp_path / "z")],
         "not found": [a, gone, "-o", str(tmp_path / "w")],
     }
-    for expected, argv in cases.items():
-        with pytest.raises(SystemExit) as exc:
-            average_weights.main(argv)
-        message = str(exc.value.code)
-        assert expected in message and "\n" not in message, message
+    assert_one_line_exits(average_weights.main, cases)
     assert existing.read_bytes() == b"not mine"
     assert not any((tmp_path / n).exists() for n in "xyzw")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
-from _scripts import load_script
+from _scripts import assert_one_line_exits, load_script
 from _tiny import TINY_SGENET
 from sgenet.models.registry import create_model, load_model, save_weights
 
@@ -70,10 +69,6 @@ def test_cli_writes_a_loadable_deeper_model_and_refuses_bad_requests(tmp_path: P
         "not found": [str(tmp_path / "gone.safetensors"), "--data", str(pairs), "--num-blocks", "2",
                       "-o", str(tmp_path / "y")],
     }
-    for expected, argv in cases.items():
-        with pytest.raises(SystemExit) as exc:
-            grow_blocks.main(argv)
-        message = str(exc.value.code)
-        assert expected in message and "\n" not in message, message
+    assert_one_line_exits(grow_blocks.main, cases)
     assert existing.read_bytes() == b"not mine"
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

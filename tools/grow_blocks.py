@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         model = load_model(source)
         if not isinstance(model, SGENet):
             raise ValueError(f"{args.weights}: an SGENet model is needed, got {type(model).__name__}")
-        grown, config = grow(model, source.model, source.config, args.num_blocks, load_lr(args.data, args.samples))
+        lr = load_lr(args.data, args.samples)
+        grown, config = grow(model, source.model, source.config, args.num_blocks, lr)
         digest = save_weights(grown, args.out, source.model, config)
     except (ValueError, FileNotFoundError) as exc:
         sys.exit(f"grow_blocks: {exc}")
