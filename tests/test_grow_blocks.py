@@ -66,9 +66,10 @@ def test_cli_writes_a_loadable_deeper_model_and_refuses_bad_requests(tmp_path: P
     cases = {
         "exists": [*base, "--num-blocks", "3", "-o", str(existing)],
         "already have 1 blocks": [*base, "--num-blocks", "1", "-o", str(tmp_path / "x")],
+        "--samples must be >= 1": [*base, "--num-blocks", "2", "--samples", "0", "-o", str(tmp_path / "z")],
         "not found": [str(tmp_path / "gone.safetensors"), "--data", str(pairs), "--num-blocks", "2",
                       "-o", str(tmp_path / "y")],
     }
     assert_one_line_exits(grow_blocks.main, cases)
     assert existing.read_bytes() == b"not mine"
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert not any((tmp_path / name).exists() for name in "xyz")

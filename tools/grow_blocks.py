@@ -46,10 +46,11 @@ def block_input_stats(model: SGENet, lr: torch.Tensor) -> tuple[torch.Tensor, to
     return x.mean(dim=1), x.std(dim=1)
 
 
-def make_identity(block: RecurrentResidualBlock, mean: torch.Tensor, std: torch.Tensor) -> None:
+def make_identity(block: torch.nn.Module, mean: torch.Tensor, std: torch.Tensor) -> None:
     """Zero the block's residual path and set its skip BatchNorm to undo itself on data of (mean, std)."""
-    if not isinstance(block.fusion, LightGuidanceFusion) or not isinstance(block.mix_h, ConvMixer) \
-            or not isinstance(block.mix_w, ConvMixer) or not isinstance(block.bn3, torch.nn.BatchNorm2d):
+    if not (isinstance(block, RecurrentResidualBlock) and isinstance(block.fusion, LightGuidanceFusion)
+            and isinstance(block.mix_h, ConvMixer) and isinstance(block.mix_w, ConvMixer)
+            and isinstance(block.bn3, torch.nn.BatchNorm2d)):
         raise ValueError("only the default layers (light fusion, conv mixers, BatchNorm skip) can be grown")
     with torch.no_grad():
         for layer in (block.fusion.out_norm, block.mix_h.pw, block.mix_w.pw):
@@ -83,10 +84,15 @@ def grow(model: SGENet, name: str, config: dict, num_blocks: int, lr: torch.Tens
 
 
 def load_lr(spec: str, samples: int) -> torch.Tensor:
+    """The LR crops (``N x C x 16 x 64``) of the first ``samples`` pairs of ``spec``."""
+    if samples < 1:
+        raise ValueError(f"--samples must be >= 1, got {samples}")
     data = open_dataset(spec)
     if not hasattr(data, "__len__"):
         raise ValueError(f"{spec}: give a dataset on disk (an LMDB or a folder), not an unlimited stream")
-    subset = Subset(data, range(min(samples, len(data))))  # type: ignore[arg-type]
+    if len(data) == 0:
+        raise ValueError(f"{spec}: the dataset is empty")
+    subset = Subset(data, range(min(samples, len(data))))
     return torch.cat([b["lr"] for b in DataLoader(subset, batch_size=64, collate_fn=collate)])
 
 
