@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sgenet.models.registry import load_model, resolve_model, save_weights
+from sgenet.models.registry import load_model, save_weights, trained_source
 
 State = dict[str, torch.Tensor]
 
@@ -54,11 +54,7 @@ def average_state(states: Sequence[State], ratios: Sequence[float]) -> State:
 
 
 def _load(spec: str) -> tuple[nn.Module, str, dict]:
-    source = resolve_model(spec)
-    if source.kind == "onnx":
-        raise ValueError(f"{spec}: an ONNX file cannot be averaged; give its .safetensors weights")
-    if not source.trained:
-        raise ValueError(f"{spec}: no trained weights (not a weights file, and none ship under that name)")
+    source = trained_source(spec)
     return load_model(source), source.model, source.config
 
 

@@ -29,7 +29,7 @@ from sgenet.data.datasets import collate
 from sgenet.data.registry import open_dataset
 from sgenet.models.blocks import ConvMixer, RecurrentResidualBlock
 from sgenet.models.fusion import LightGuidanceFusion
-from sgenet.models.registry import create_model, load_model, resolve_model, save_weights
+from sgenet.models.registry import create_model, load_model, save_weights, trained_source
 from sgenet.models.sgenet import SGENet
 
 
@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.out.exists():
             raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
-        source = resolve_model(args.weights)
-        if source.kind == "onnx" or not source.trained:
-            raise ValueError(f"{args.weights}: give trained .safetensors weights or a shipped name")
+        source = trained_source(args.weights)
         model = load_model(source)
         if not isinstance(model, SGENet):
             raise ValueError(f"{args.weights}: an SGENet model is needed, got {type(model).__name__}")

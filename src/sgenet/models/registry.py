@@ -285,6 +285,18 @@ def resolve_model(spec: str | Path | ModelSource) -> ModelSource:
                        entry["sha256"])
 
 
+def trained_source(spec: str | Path) -> ModelSource:
+    """:func:`resolve_model` for trained PyTorch weights (a ``.safetensors`` file or a name whose weights
+    ship), e.g. to train on or combine: an ONNX file raises ``ValueError``, a name without weights
+    ``FileNotFoundError``."""
+    source = resolve_model(spec)
+    if source.kind == "onnx":
+        raise ValueError(f"{spec}: an ONNX file holds no trainable weights (give its .safetensors)")
+    if not source.trained:
+        raise FileNotFoundError(f"{spec}: weights file not found (nor a model with shipped weights)")
+    return source
+
+
 def load_model(spec: str | Path | ModelSource, pretrained: bool = True, **overrides: Any) -> nn.Module:
     """The one model loader: a registered name (its shipped weights when ``pretrained``), a
     ``save_weights`` ``.safetensors`` file, or an ``sgenet export`` ``.onnx`` file (run by ONNX Runtime)."""

@@ -31,7 +31,7 @@ from sgenet.models.registry import (
     is_pretrained_available,
     load_model,
     load_weights,
-    resolve_model,
+    trained_source,
 )
 from sgenet.train.losses import SRLoss, TextPerceptionLoss, as_rgb01
 from sgenet.train.recognizer_trainer import word_matches
@@ -82,17 +82,11 @@ RECOGNIZER_KWARGS = ("guide_recognizer", "recognizer")
 
 def weights_source(spec: str) -> ModelSource:
     """``model.init_weights``: a ``save_weights`` safetensors file (its metadata) or the name of shipped
-    weights (the manifest entry); see :func:`~sgenet.models.registry.resolve_model`."""
+    weights (the manifest entry); see :func:`~sgenet.models.registry.trained_source`."""
     try:
-        source = resolve_model(spec)  # FileNotFoundError / ValueError naming the file
-    except ValueError as exc:
-        raise ValueError(f"model.init_weights={spec}: {exc}") from None
-    if source.kind == "onnx":
-        raise ValueError(f"model.init_weights={spec}: an ONNX file cannot be trained (give a .safetensors)")
-    if source.path is None:
-        raise FileNotFoundError(f"model.init_weights: weights file not found (nor a model with shipped "
-                                f"weights): {spec}")
-    return source
+        return trained_source(spec)
+    except (ValueError, FileNotFoundError) as exc:
+        raise type(exc)(f"model.init_weights: {exc}") from None
 
 
 def _is_weights(spec: str) -> bool:
