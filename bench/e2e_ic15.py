@@ -35,8 +35,12 @@ from sgenet.read.metric import Counts, load_ic15_gt, match_image
 SYSTEMS = ("rapidocr", "read-nosr", "read-sr")
 
 
-def image_list(data: Path, limit: int | None) -> list[tuple[Path, Path]]:
+def image_list(data: Path, limit: int | None,
+               numbers: tuple[int, int] | None = None) -> list[tuple[Path, Path]]:
+    """``(image, ground truth)`` pairs in numeric order: the first ``limit``, or ``img_A`` ... ``img_B``."""
     images = sorted((data / "images").glob("img_*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
+    if numbers:
+        images = [p for p in images if numbers[0] <= int(re.sub(r"\D", "", p.stem)) <= numbers[1]]
     pairs = [(p, data / "gts" / f"gt_{p.stem}.txt") for p in images]
     return pairs[:limit] if limit else pairs
 
@@ -65,9 +69,11 @@ def parse_params(items: list[str]) -> dict:
 
 
 def make_systems(names: list[str], threads: int, device: str,
-                 rapidocr_params: dict | None = None) -> tuple[dict, dict]:
+                 rapidocr_params: dict | None = None,
+                 upscale_below: float | None = None) -> tuple[dict, dict]:
     """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``; ``rapidocr_params``
-    are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``)."""
+    are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``);
+    ``upscale_below`` is the Readers' (``None``: their default)."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -84,10 +90,11 @@ def make_systems(names: list[str], threads: int, device: str,
         systems["rapidocr"] = rapid
 
     readers = {}
+    options = {} if upscale_below is None else {"upscale_below": upscale_below}
     if "read-nosr" in names:
-        readers["read-nosr"] = Reader(sr=False, threads=threads, device=device)
+        readers["read-nosr"] = Reader(sr=False, threads=threads, device=device, **options)
     if "read-sr" in names:
-        readers["read-sr"] = Reader(threads=threads, device=device)
+        readers["read-sr"] = Reader(threads=threads, device=device, **options)
     for name, reader in readers.items():
         systems[name] = lambda bgr, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
     return {n: systems[n] for n in names}, readers
@@ -107,6 +114,10 @@ def main() -> None:
     ap.add_argument("--scales", type=float, nargs="+", default=[1, 2, 3], help="downscale factors")
     ap.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
     ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--images", type=int, nargs=2, metavar=("A", "B"), default=None,
+                    help="images img_A ... img_B only (e.g. 401 500, the development split)")
+    ap.add_argument("--upscale-below", type=float, default=None, metavar="PX",
+                    help="the Readers' upscale_below (default: theirs; 0: never enlarge the photo)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="device of the SR model")
     ap.add_argument("--json", type=Path, help="write the table as JSON too")
@@ -122,15 +133,19 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    pairs = image_list(args.data, args.limit)
+    pairs = image_list(args.data, args.limit, args.images)
     if not pairs:
         raise SystemExit(f"no images in {args.data / 'images'}")
     derive = not args.separate and "read-nosr" in args.systems and "read-sr" in args.systems
     # derived: read-nosr's words come from read-sr's plain readings (Reader.without_sr), timed apart
     run_names = [n for n in args.systems if not (derive and n == "read-nosr")]
     params = parse_params(args.rapidocr_param)
-    systems, readers = make_systems(run_names, args.threads, args.device, params)
+    systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
+    from sgenet.read.reader import UPSCALE_BELOW
+
+    below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
+    read_tag = f"[upscale_below={below:g}]"
     for out in (args.records, args.json):  # their folders, so that a long run never dies at its first write
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +158,7 @@ def main() -> None:
         seconds = {name: 0.0 for name in args.systems}
         for name, system in systems.items():
             for image_path, gt_path in pairs:
-                key = f"{scale:g}/{name}{tag if name == 'rapidocr' else ''}/{image_path.name}"
+                key = f"{scale:g}/{name}{tag if name == 'rapidocr' else read_tag}/{image_path.name}"
                 if key not in done:
                     bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]

@@ -108,17 +108,19 @@ def test_the_gate_needs_the_margin(reader, scene, monkeypatch):
         assert small and all(w.sr_used == kept for w in small)
 
 
-def test_read_cli_and_reader_share_the_margin_default():
+def test_read_cli_and_reader_share_their_defaults():
     import argparse
     import inspect
 
     from sgenet.cli.read import add_parser
-    from sgenet.read.reader import SR_MARGIN, Reader
+    from sgenet.read.reader import SR_MARGIN, UPSCALE_BELOW, Reader
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
     args = parser.parse_args(["read", "x.png", "-o", "out"])
-    assert args.sr_margin == SR_MARGIN == inspect.signature(Reader).parameters["sr_margin"].default
+    defaults = inspect.signature(Reader).parameters
+    assert args.sr_margin == SR_MARGIN == defaults["sr_margin"].default
+    assert args.upscale_below == UPSCALE_BELOW == defaults["upscale_below"].default
 
 
 def test_without_sr_equals_a_reader_without_sr(reader, scene, monkeypatch):
@@ -129,3 +131,37 @@ def test_without_sr_equals_a_reader_without_sr(reader, scene, monkeypatch):
     derived = reader.without_sr(with_sr)
     monkeypatch.setattr(reader, "upscaler", None)
     assert [w.to_dict() for w in derived] == [w.to_dict() for w in reader(scene[0])]
+
+
+def test_the_enlargement_policy(reader, monkeypatch):
+    from sgenet.read.reader import MAX_SIDE, MAX_UPSCALE, UPSCALE_BELOW
+
+    assert reader.upscale_below == UPSCALE_BELOW == 720
+    assert reader.enlargement(720, 1280) == 1.0 and reader.enlargement(3000, 4000) == 1.0  # never shrinks
+    assert reader.enlargement(240, 427) == 3.0 and reader.enlargement(427, 240) == 3.0
+    assert reader.enlargement(100, 120) == MAX_UPSCALE
+    assert reader.enlargement(16, 2048) == MAX_SIDE / 2048  # the long side is capped
+    assert reader.enlargement(1, 8000) == 1.0  # an extreme aspect ratio is not enlarged past MAX_SIDE
+    monkeypatch.setattr(reader, "upscale_below", 0.0)
+    assert reader.enlargement(240, 427) == 1.0
+    with pytest.raises(ValueError, match="upscale_below"):
+        from sgenet import Reader
+
+        Reader(upscale_below=-1)
+
+
+def test_an_enlarged_photo_gives_words_in_its_own_pixels(reader, scene, monkeypatch):
+    """The 480 x 320 scene is enlarged 2.25x before detection; every word found comes back where the
+    renderer drew it (IoU >= 0.5 with its ink box, the benchmark's matching), as without enlargement."""
+    from sgenet.read.metric import match_image
+
+    image, truth = scene
+    gt = [(np.asarray(quad, np.float32), text) for text, quad in truth]
+    assert reader.enlargement(image.height, image.width) == 2.25
+    enlarged = reader(image)
+    found = match_image(gt, [(np.asarray(w.quad), w.text) for w in enlarged])
+    assert found.correct >= 4
+    assert all(0 <= x <= image.width and 0 <= y <= image.height for w in enlarged for x, y in w.quad)
+    monkeypatch.setattr(reader, "upscale_below", 0.0)
+    plain = match_image(gt, [(np.asarray(w.quad), w.text) for w in reader(image)])
+    assert found.correct >= plain.correct - 1

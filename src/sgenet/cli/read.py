@@ -42,6 +42,9 @@ def add_parser(subparsers) -> None:
                    help="the SR reading is kept only where it is this much more confident")
     p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.5,
                    help="words read less surely are dropped")
+    p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
+                   help="a photo whose shorter side is under PX pixels is enlarged to it (bicubic, at most "
+                        "4x) before detection (default %(default)g; 0: never)")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads")
     p.add_argument("--no-picture", action="store_true", help="write the JSON only")
@@ -85,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
-                        min_confidence=args.min_confidence, device=args.device, threads=args.threads)
+                        min_confidence=args.min_confidence, device=args.device, threads=args.threads,
+                        upscale_below=args.upscale_below)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)
     written = kept = 0

@@ -4,14 +4,19 @@
 >>> for word in Reader()("street.jpg"):             # doctest: +SKIP
 ...     print(word.text, word.confidence, word.sr_used)
 
+0. **A small photo is enlarged first**: one whose shorter side is under ``upscale_below`` pixels
+   (default 720) is resized with bicubic interpolation until it is that size (at most 4x, at most
+   ``MAX_SIDE`` pixels on its long side) before detection and the plain readings; the words come back
+   in the original image's pixels (measured on ICDAR 2015 scenes: docs/RESULTS.md, session 14).
 1. **Detection and word boxes**: RapidOCR (the ``rapidocr`` wheel of the core install) with
    its PP-OCR detector and its own DB post-processing; the text lines it finds are read once by
    RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
    is kept as one box.
 2. **Crops**: each word's quadrilateral, grown by ``pad`` x its height at both ends, is rectified with a
    perspective transform.
-3. **Super-resolution of the small words**: a crop less than ``sr_below`` pixels high (default 24) is
-   resized to height 16 and super-resolved x2 by the sgenet model (:class:`~sgenet.Upscaler`).
+3. **Super-resolution of the small words**: a word less than ``sr_below`` pixels high (default 24) in
+   the original image is cropped from it, resized to height 16 and super-resolved x2 by the sgenet
+   model (:class:`~sgenet.Upscaler`).
 4. **Recognition** of every crop with PP-OCRv6-small (``ppocr6``, ONNX Runtime), and the
    **SR-never-hurts gate**: a small word is read in the plain crop and in the super-resolved crop and
    the SR reading is kept only where it is more confident by ``sr_margin`` (``sr_used`` says which).
@@ -38,6 +43,11 @@ SR_BELOW = 24.0
 SR_MARGIN = 0.05
 MIN_CONFIDENCE = 0.5
 PAD = 0.15
+# a photo whose shorter side is below this is enlarged (bicubic) to it before detection: chosen on images
+# 401-500 of ic15_e2e_test downscaled 3x (docs/RESULTS.md, session 14); ICDAR 2015 is 1280 x 720
+UPSCALE_BELOW = 720.0
+MAX_UPSCALE = 4.0
+MAX_SIDE = 4096
 LR_HEIGHT = 16
 
 
@@ -100,6 +110,8 @@ class Reader:
         sr: ``False``: no super-resolution (every word read in its plain crop).
         sr_below: words less than this high (pixels) are also read super-resolved.
         sr_margin: the SR reading replaces the plain one only where its confidence is higher by this.
+        upscale_below: a photo whose shorter side is below this (pixels) is enlarged to it before
+            detection (bicubic, at most ``MAX_UPSCALE`` x and ``MAX_SIDE`` pixels long); 0: never.
         min_confidence: words read less confidently are dropped.
         device: for the SR model (``auto``, ``cpu``, ``cuda``, ...); detection and recognition run
             on ONNX Runtime's CPU provider.
@@ -111,13 +123,16 @@ class Reader:
     def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
                  sr_margin: float = SR_MARGIN, min_confidence: float = MIN_CONFIDENCE, device: str = "auto",
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
-                 upscaler=None) -> None:
+                 upscale_below: float = UPSCALE_BELOW, upscaler=None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
             raise ValueError(f"sr_below must be >= 0, got {sr_below}")
         if not -1.0 <= sr_margin <= 1.0:
             raise ValueError(f"sr_margin must be in [-1, 1], got {sr_margin}")
+        if upscale_below < 0:
+            raise ValueError(f"upscale_below must be >= 0, got {upscale_below}")
+        self.upscale_below = float(upscale_below)
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
         self.sr_margin = float(sr_margin)
         self.detector = make_detector(threads)
@@ -149,23 +164,38 @@ class Reader:
             raise ValueError("this Reader was made with sr=False: it has no upscaler")
         return [np.asarray(r.image.convert("RGB")) for r in self.upscaler.upscale_loaded(loaded)]
 
+    def enlargement(self, height: int, width: int) -> float:
+        """The factor a ``height x width`` photo is enlarged by before detection (1: not at all)."""
+        short, long = min(height, width), max(height, width)
+        if short >= self.upscale_below or short < 1:
+            return 1.0
+        return max(1.0, min(self.upscale_below / short, MAX_UPSCALE, MAX_SIDE / long))
+
     def read_array(self, rgb: np.ndarray) -> list[Word]:
         """The words in an RGB uint8 ``H x W x 3`` array."""
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        factor = self.enlargement(*rgb.shape[:2])
+        big = rgb
+        if factor > 1:
+            import cv2
+
+            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
+            big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+            factor = big.shape[1] / rgb.shape[1]  # the factor of the rounded size
+        bgr = np.ascontiguousarray(big[:, :, ::-1])
         boxes = [(q, t) for q, t, _ in line_words(self.detector(bgr, return_word_box=True))]
-        quads, crops = [], []
+        quads, crops = [], []  # quads in the original image's pixels, crops from the enlarged one
         for quad, _ in boxes:
             if min(quad_size(quad)) < 2:
                 continue
-            quads.append(quad)
-            crops.append(crop_quad(rgb, pad_quad(quad, self.pad)))
+            quads.append(quad / factor)
+            crops.append(crop_quad(big, pad_quad(quad, self.pad)))
         if not crops:
             return []
         plain = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
         small = [i for i, q in enumerate(quads) if quad_size(q)[1] < self.sr_below]
         sr: dict[int, tuple[str, float]] = {}
-        if self.upscaler is not None and small:
-            up = self.super_resolve([crops[i] for i in small])
+        if self.upscaler is not None and small:  # the SR model reads the original pixels
+            up = self.super_resolve([crop_quad(rgb, pad_quad(quads[i], self.pad)) for i in small])
             readings = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in up])
             sr = dict(zip(small, readings))
         words = []
