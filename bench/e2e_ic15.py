@@ -70,10 +70,11 @@ def parse_params(items: list[str]) -> dict:
 
 def make_systems(names: list[str], threads: int, device: str,
                  rapidocr_params: dict | None = None,
-                 upscale_below: float | None = None) -> tuple[dict, dict]:
+                 upscale_below: float | None = None,
+                 min_confidence: float | None = None) -> tuple[dict, dict]:
     """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``; ``rapidocr_params``
     are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``);
-    ``upscale_below`` is the Readers' (``None``: their default)."""
+    ``upscale_below`` and ``min_confidence`` are the Readers' (``None``: their defaults)."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -90,7 +91,8 @@ def make_systems(names: list[str], threads: int, device: str,
         systems["rapidocr"] = rapid
 
     readers = {}
-    options = {} if upscale_below is None else {"upscale_below": upscale_below}
+    options = {k: v for k, v in (("upscale_below", upscale_below), ("min_confidence", min_confidence))
+               if v is not None}
     if "read-nosr" in names:
         readers["read-nosr"] = Reader(sr=False, threads=threads, device=device, **options)
     if "read-sr" in names:
@@ -125,6 +127,9 @@ def main() -> None:
                     "a re-run with the same file resumes where it stopped")
     ap.add_argument("--rapidocr-param", action="append", default=[], metavar="KEY=VALUE",
                     help="a RapidOCR setting of the rapidocr system, e.g. Det.box_thresh=0.3 (repeatable)")
+    ap.add_argument("--min-confidence", type=float, nargs="+", default=None, metavar="T",
+                    help="score the Readers' words at each of these confidence thresholds from one pass "
+                         "(rows read-sr@T; default: the Reader's own threshold)")
     ap.add_argument("--separate", action="store_true",
                     help="read-nosr as its own Reader pass (default: derived from read-sr's plain readings)")
     args = ap.parse_args()
@@ -140,22 +145,33 @@ def main() -> None:
     # derived: read-nosr's words come from read-sr's plain readings (Reader.without_sr), timed apart
     run_names = [n for n in args.systems if not (derive and n == "read-nosr")]
     params = parse_params(args.rapidocr_param)
-    systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below)
+    thresholds = sorted(set(args.min_confidence or []))
+    systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below,
+                                    thresholds[0] if thresholds else None)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
     from sgenet.read.reader import UPSCALE_BELOW
 
     below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
-    read_tag = f"[upscale_below={below:g}]"
+    read_tag = f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
+
+    def scored(name: str, gt: list, words: list) -> dict[str, list]:
+        """``{row name: counts}`` of one system's words (a Reader's at every threshold)."""
+        if not thresholds or name == "rapidocr":
+            return {name: list(astuple(match_image(gt, as_pairs(words))))}
+        return {f"{name}@{t:g}": list(astuple(match_image(gt, [(np.asarray(w.quad), w.text) for w in words
+                                                               if w.confidence >= t])))
+                for t in thresholds}
     for out in (args.records, args.json):  # their folders, so that a long run never dies at its first write
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
     done = load_records(args.records)
     rows = []
     print(f"ICDAR 2015 end-to-end, {len(pairs)} images, threads={args.threads}")
-    print(f"{'scale':>5}  {'system':<10} {'P':>6} {'R':>6} {'F':>6} {'s/img':>6} {'words':>6} {'gt':>5}")
+    print(f"{'scale':>5}  {'system':<14} {'P':>6} {'R':>6} {'F':>6} {'s/img':>6} {'words':>6} {'gt':>5}")
     for scale in args.scales:
-        totals = {name: Counts() for name in args.systems}
-        seconds = {name: 0.0 for name in args.systems}
+        row_names = result_rows(args.systems, thresholds)
+        totals = {name: Counts() for name in row_names}
+        seconds = {name: 0.0 for name in row_names}
         for name, system in systems.items():
             for image_path, gt_path in pairs:
                 key = f"{scale:g}/{name}{tag if name == 'rapidocr' else read_tag}/{image_path.name}"
@@ -164,10 +180,12 @@ def main() -> None:
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
                     start = time.perf_counter()
                     words = system(bgr)
-                    record = {name: [*astuple(match_image(gt, as_pairs(words))), time.perf_counter() - start]}
+                    secs = time.perf_counter() - start
+                    record = {row: [*counts, secs] for row, counts in scored(name, gt, words).items()}
                     if name == "read-sr" and derive:
                         plain = readers["read-sr"].without_sr(words)
-                        record["read-nosr"] = [*astuple(match_image(gt, as_pairs(plain))), None]
+                        plain_rows = scored("read-nosr", gt, plain)
+                        record.update({row: [*counts, None] for row, counts in plain_rows.items()})
                     done[key] = record
                     if args.records:
                         with args.records.open("a") as f:
@@ -176,22 +194,30 @@ def main() -> None:
                     totals[system_name] += Counts(correct, dets, truth)
                     if secs is not None:
                         seconds[system_name] += secs
-        for name in args.systems:
+        for name in row_names:
             p, r, f = totals[name].scores()
-            timed = not (derive and name == "read-nosr")
+            timed = not (derive and name.startswith("read-nosr"))
             row = {"scale": scale, "system": name, "precision": p, "recall": r, "f": f,
                    "s_per_image": seconds[name] / len(pairs) if timed else None,
                    "detections": totals[name].detections, "correct": totals[name].correct,
                    "ground_truth": totals[name].ground_truth, "images": len(pairs)}
             rows.append(row)
             secs = f"{row['s_per_image']:6.2f}" if timed else f"{'-':>6}"
-            print(f"{scale:>4g}x  {name:<10} {p:6.3f} {r:6.3f} {f:6.3f} {secs} "
+            print(f"{scale:>4g}x  {name:<14} {p:6.3f} {r:6.3f} {f:6.3f} {secs} "
                   f"{totals[name].detections:>6} {totals[name].ground_truth:>5}", flush=True)
     if derive:
         print("read-nosr: derived from read-sr's plain readings (one detection pass); time it with "
               "--systems read-nosr")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def result_rows(systems: list[str], thresholds: list[float]) -> list[str]:
+    """The table's rows: each system, a Reader's once per confidence threshold (``read-sr@0.7``)."""
+    if not thresholds:
+        return list(systems)
+    return [row for name in systems for row in ([name] if name == "rapidocr" else
+                                                  [f"{name}@{t:g}" for t in thresholds])]
 
 
 def load_records(path: Path | None) -> dict[str, dict]:

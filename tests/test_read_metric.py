@@ -95,3 +95,35 @@ def test_benchmark_runs_end_to_end_and_resumes_from_its_records(tmp_path, monkey
     bench.main()  # resumed: the image is not read again, the table is the same
     assert len((out / "records.jsonl").read_text().splitlines()) == 1
     assert json.loads((out / "e2e.json").read_text()) == rows
+
+
+def test_benchmark_scores_readers_at_several_thresholds_from_one_pass(tmp_path, monkeypatch):
+    """``--min-confidence 1.5 0``: one Reader pass per image, a row per system and threshold (sorted),
+    each threshold applied to that pass's words; ``--images A B`` picks images by number."""
+    import json
+    import sys
+
+    pytest.importorskip("rapidocr")
+    from sgenet.read.scene import render_scene
+
+    bench = load_script("bench/e2e_ic15.py")
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "gts").mkdir()
+    image, truth = render_scene(seed=2)
+    for n in (1, 2):
+        image.save(data / "images" / f"img_{n}.jpg", quality=95)
+        lines = [",".join(f"{v:.0f}" for point in quad for v in point) + f",{text}" for text, quad in truth]
+        (data / "gts" / f"gt_img_{n}.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "e2e.json"
+    monkeypatch.setattr(sys, "argv", ["e2e_ic15.py", "--data", str(data), "--scales", "2.5",
+                                      "--images", "2", "2", "--systems", "read-nosr", "read-sr", "--min-confidence", "1.5", "0",
+                                      "--json", str(out)])
+    bench.main()
+    rows = {r["system"]: r for r in json.loads(out.read_text())}
+    assert list(rows) == ["read-nosr@0", "read-nosr@1.5", "read-sr@0", "read-sr@1.5"]
+    assert all(r["images"] == 1 and r["ground_truth"] == len(truth) for r in rows.values())
+    for system in ("read-nosr", "read-sr"):
+        loose, strict = rows[f"{system}@0"], rows[f"{system}@1.5"]
+        assert loose["correct"] >= 2
+        assert strict["detections"] == 0 < loose["detections"]  # no reading is surer than 1
