@@ -117,7 +117,8 @@ def test_benchmark_scores_readers_at_several_thresholds_from_one_pass(tmp_path, 
         (data / "gts" / f"gt_img_{n}.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "e2e.json"
     monkeypatch.setattr(sys, "argv", ["e2e_ic15.py", "--data", str(data), "--scales", "2.5",
-                                      "--images", "2", "2", "--systems", "read-nosr", "read-sr", "--min-confidence", "1.5", "0",
+                                      "--images", "2", "2", "--systems", "read-nosr", "read-sr",
+                                      "--min-confidence", "1.5", "0",
                                       "--json", str(out)])
     bench.main()
     rows = {r["system"]: r for r in json.loads(out.read_text())}
