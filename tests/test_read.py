@@ -43,7 +43,8 @@ def test_reader_reads_a_rendered_scene(reader, scene):
 
 
 class FavourTall:
-    """Fake recognizer: confident on tall crops (the 32-px SR output), unsure on others."""
+    """Fake recognizer: confident on tall crops (the 32-px SR output), unsure on others (0.9 / 0.6: the tests
+    using it set ``min_confidence`` 0.5 so that both readings pass the filter)."""
 
     def __init__(self, sr_wins: bool) -> None:
         self.sr_wins = sr_wins
@@ -57,6 +58,7 @@ class FavourTall:
 
 
 def test_the_gate_keeps_the_more_confident_reading(reader, scene, monkeypatch):
+    monkeypatch.setattr(reader, "min_confidence", 0.5)
     image = scene[0]
     monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
     words = reader(image)
@@ -100,6 +102,7 @@ def test_read_cli_writes_json_and_picture_and_skips_a_bad_file(tmp_path, scene, 
 
 def test_the_gate_needs_the_margin(reader, scene, monkeypatch):
     """SR at 0.9 against plain at 0.6: kept at margins 0.05 and 0.29, not at 0.31 (kept if 0.9 > 0.6 + m)."""
+    monkeypatch.setattr(reader, "min_confidence", 0.5)
     monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
     for margin, kept in ((0.05, True), (0.29, True), (0.31, False)):
         monkeypatch.setattr(reader, "sr_margin", margin)
@@ -113,7 +116,7 @@ def test_read_cli_and_reader_share_their_defaults():
     import inspect
 
     from sgenet.cli.read import add_parser
-    from sgenet.read.reader import SR_MARGIN, UPSCALE_BELOW, Reader
+    from sgenet.read.reader import MIN_CONFIDENCE, SR_MARGIN, UPSCALE_BELOW, Reader
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
@@ -121,10 +124,12 @@ def test_read_cli_and_reader_share_their_defaults():
     defaults = inspect.signature(Reader).parameters
     assert args.sr_margin == SR_MARGIN == defaults["sr_margin"].default
     assert args.upscale_below == UPSCALE_BELOW == defaults["upscale_below"].default
+    assert args.min_confidence == MIN_CONFIDENCE == defaults["min_confidence"].default
 
 
 def test_without_sr_equals_a_reader_without_sr(reader, scene, monkeypatch):
     """One pass gives both results: the plain readings of an SR run are what sr=False returns."""
+    monkeypatch.setattr(reader, "min_confidence", 0.5)
     monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
     with_sr = reader(scene[0])
     assert any(w.sr_used for w in with_sr)

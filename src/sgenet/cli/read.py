@@ -40,7 +40,7 @@ def add_parser(subparsers) -> None:
                    help="words less than this many pixels high are also read super-resolved")
     p.add_argument("--sr-margin", type=float_range(-1.0, 1.0), default=0.05,
                    help="the SR reading is kept only where it is this much more confident")
-    p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.5,
+    p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.9,
                    help="words read less surely are dropped")
     p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
                    help="a photo whose shorter side is under PX pixels is enlarged to it (bicubic, at most "
