@@ -45,8 +45,9 @@ SR_MARGIN = 0.05
 # (mean end-to-end F 0.504 at 0.5 -> 0.535 at 0.9, never lower at 1x; docs/RESULTS.md, session 14)
 MIN_CONFIDENCE = 0.9
 PAD = 0.15
-# a photo whose shorter side is below this is enlarged (bicubic) to it before detection: chosen on images
-# 401-500 of ic15_e2e_test downscaled 3x (docs/RESULTS.md, session 14); ICDAR 2015 is 1280 x 720
+# a photo whose shorter side is below this is enlarged (bicubic) to it before detection: ICDAR 2015's native
+# 1280 x 720; on images 401-500 of ic15_e2e_test downscaled 2x / 3x it lifted the end-to-end F of
+# `sgenet read` by 2.0 / 5.4 points (docs/RESULTS.md, session 14; the only value tried)
 UPSCALE_BELOW = 720.0
 MAX_UPSCALE = 4.0
 MAX_SIDE = 4096
@@ -182,14 +183,15 @@ class Reader:
 
             size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
             big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
-            factor = big.shape[1] / rgb.shape[1]  # the factor of the rounded size
+        # (x, y) factors of the rounded size, to bring the quads back to the original pixels
+        scale = np.array([big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]], dtype=np.float32)
         bgr = np.ascontiguousarray(big[:, :, ::-1])
         boxes = [(q, t) for q, t, _ in line_words(self.detector(bgr, return_word_box=True))]
         quads, crops = [], []  # quads in the original image's pixels, crops from the enlarged one
         for quad, _ in boxes:
             if min(quad_size(quad)) < 2:
                 continue
-            quads.append(quad / factor)
+            quads.append(quad / scale)
             crops.append(crop_quad(big, pad_quad(quad, self.pad)))
         if not crops:
             return []
