@@ -35,12 +35,17 @@ from sgenet.read.metric import Counts, load_ic15_gt, match_image
 SYSTEMS = ("rapidocr", "read-nosr", "read-sr")
 
 
+def image_number(path: Path) -> int:
+    """``img_42.jpg`` -> 42."""
+    return int(re.sub(r"\D", "", path.stem))
+
+
 def image_list(data: Path, limit: int | None,
                numbers: tuple[int, int] | None = None) -> list[tuple[Path, Path]]:
     """``(image, ground truth)`` pairs in numeric order: the first ``limit``, or ``img_A`` ... ``img_B``."""
-    images = sorted((data / "images").glob("img_*.jpg"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
+    images = sorted((data / "images").glob("img_*.jpg"), key=image_number)
     if numbers:
-        images = [p for p in images if numbers[0] <= int(re.sub(r"\D", "", p.stem)) <= numbers[1]]
+        images = [p for p in images if numbers[0] <= image_number(p) <= numbers[1]]
     pairs = [(p, data / "gts" / f"gt_{p.stem}.txt") for p in images]
     return pairs[:limit] if limit else pairs
 
@@ -156,11 +161,9 @@ def main() -> None:
 
     def scored(name: str, gt: list, words: list) -> dict[str, list]:
         """``{row name: counts}`` of one system's words (a Reader's at every threshold)."""
-        if not thresholds or name == "rapidocr":
-            return {name: list(astuple(match_image(gt, as_pairs(words))))}
-        return {f"{name}@{t:g}": list(astuple(match_image(gt, [(np.asarray(w.quad), w.text) for w in words
-                                                               if w.confidence >= t])))
-                for t in thresholds}
+        return {row: list(astuple(match_image(gt, as_pairs(
+                    words if t is None else [w for w in words if w.confidence >= t]))))
+                for row, t in system_rows(name, thresholds)}
     for out in (args.records, args.json):  # their folders, so that a long run never dies at its first write
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,12 +215,17 @@ def main() -> None:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 
 
+def system_rows(name: str, thresholds: list[float]) -> list[tuple[str, float | None]]:
+    """``(row name, confidence threshold or None)`` of one system: a Reader's once per threshold
+    (``read-sr@0.7``), RapidOCR's (or any without thresholds) once, unfiltered."""
+    if not thresholds or name == "rapidocr":
+        return [(name, None)]
+    return [(f"{name}@{t:g}", t) for t in thresholds]
+
+
 def result_rows(systems: list[str], thresholds: list[float]) -> list[str]:
-    """The table's rows: each system, a Reader's once per confidence threshold (``read-sr@0.7``)."""
-    if not thresholds:
-        return list(systems)
-    return [row for name in systems for row in ([name] if name == "rapidocr" else
-                                                  [f"{name}@{t:g}" for t in thresholds])]
+    """The table's rows, in order."""
+    return [row for name in systems for row, _ in system_rows(name, thresholds)]
 
 
 def load_records(path: Path | None) -> dict[str, dict]:

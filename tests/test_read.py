@@ -149,9 +149,9 @@ def test_the_enlargement_policy(reader, monkeypatch):
     assert reader.enlargement(1, 8000) == 1.0  # an extreme aspect ratio is not enlarged past MAX_SIDE
     monkeypatch.setattr(reader, "upscale_below", 0.0)
     assert reader.enlargement(240, 427) == 1.0
-    with pytest.raises(ValueError, match="upscale_below"):
-        from sgenet import Reader
+    from sgenet import Reader
 
+    with pytest.raises(ValueError, match="upscale_below"):
         Reader(upscale_below=-1)
 
 

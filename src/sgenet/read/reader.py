@@ -199,7 +199,9 @@ class Reader:
         small = [i for i, q in enumerate(quads) if quad_size(q)[1] < self.sr_below]
         sr: dict[int, tuple[str, float]] = {}
         if self.upscaler is not None and small:  # the SR model reads the original pixels
-            up = self.super_resolve([crop_quad(rgb, pad_quad(quads[i], self.pad)) for i in small])
+            # (not enlarged: the plain crops already are the original pixels)
+            up = self.super_resolve([crops[i] if big is rgb else crop_quad(rgb, pad_quad(quads[i], self.pad))
+                                     for i in small])
             readings = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in up])
             sr = dict(zip(small, readings))
         words = []
