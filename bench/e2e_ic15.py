@@ -8,9 +8,14 @@ a low-resolution camera. Systems, all reporting words:
 
 * ``rapidocr``: RapidOCR 3.10 alone (PP-OCRv6 detector and recognizer, its default settings, angle
   classifier included), lines split with its word boxes (``return_word_box``);
-* ``read-nosr``: ``sgenet read --no-sr`` (RapidOCR's detector and word boxes, every word re-read in
-  its perspective crop by PP-OCRv6);
-* ``read-sr``: ``sgenet read`` (the same, plus SR of the words under 24 px and the gate).
+* ``read-nosr``: ``sgenet read --no-sr`` (small photos enlarged by bicubic interpolation, RapidOCR's
+  detector and word boxes, every word re-read in its perspective crop by PP-OCRv6);
+* ``read-scene``: small photos enlarged by the scene super-resolver, no crop SR (derived from
+  ``read-sr``'s plain readings unless ``--separate``);
+* ``read-sr``: ``sgenet read`` (scene SR, plus SR of the words under 24 px and the gate).
+
+With ``--no-scene-sr`` the Readers enlarge by bicubic interpolation (the session-14 systems) and
+``read-nosr`` is the one derived from ``read-sr``.
 
 Precision, recall, F and seconds per image (detection included; models loaded before timing).
 
@@ -32,7 +37,7 @@ import numpy as np
 
 from sgenet.read.metric import Counts, load_ic15_gt, match_image
 
-SYSTEMS = ("rapidocr", "read-nosr", "read-sr")
+SYSTEMS = ("rapidocr", "read-nosr", "read-scene", "read-sr")
 
 
 def image_number(path: Path) -> int:
@@ -76,10 +81,10 @@ def parse_params(items: list[str]) -> dict:
 def make_systems(names: list[str], threads: int, device: str,
                  rapidocr_params: dict | None = None,
                  upscale_below: float | None = None,
-                 min_confidence: float | None = None) -> tuple[dict, dict]:
+                 min_confidence: float | None = None, scene_sr=True) -> tuple[dict, dict]:
     """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``; ``rapidocr_params``
     are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``);
-    ``upscale_below`` and ``min_confidence`` are the Readers' (``None``: their defaults)."""
+    ``upscale_below``, ``min_confidence`` and ``scene_sr`` are the Readers' (``None``: their defaults)."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -100,8 +105,11 @@ def make_systems(names: list[str], threads: int, device: str,
                if v is not None}
     if "read-nosr" in names:
         readers["read-nosr"] = Reader(sr=False, threads=threads, device=device, **options)
+    if "read-scene" in names:
+        readers["read-scene"] = Reader(sr_below=0, scene_sr=scene_sr, threads=threads, device=device,
+                                       **options)
     if "read-sr" in names:
-        readers["read-sr"] = Reader(threads=threads, device=device, **options)
+        readers["read-sr"] = Reader(scene_sr=scene_sr, threads=threads, device=device, **options)
     for name, reader in readers.items():
         systems[name] = lambda bgr, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
     return {n: systems[n] for n in names}, readers
@@ -136,7 +144,13 @@ def main() -> None:
                     help="score the Readers' words at each of these confidence thresholds from one pass "
                          "(rows read-sr@T; default: the Reader's own threshold)")
     ap.add_argument("--separate", action="store_true",
-                    help="read-nosr as its own Reader pass (default: derived from read-sr's plain readings)")
+                    help="read-scene as its own Reader pass (default: derived from read-sr's plain readings)")
+    ap.add_argument("--scene-sr", nargs="+", default=None, metavar="MODEL",
+                    help="the Readers' scene SR models (.safetensors of `sgenet train-scene`, one per scale; "
+                         "default: the shipped scene_sr_x2 and scene_sr_x3)")
+    ap.add_argument("--no-scene-sr", action="store_true",
+                    help="the Readers enlarge small photos by bicubic interpolation (then read-nosr, not "
+                         "read-scene, is derived from read-sr)")
     args = ap.parse_args()
 
     import cv2
@@ -146,18 +160,23 @@ def main() -> None:
     pairs = image_list(args.data, args.limit, args.images)
     if not pairs:
         raise SystemExit(f"no images in {args.data / 'images'}")
-    derive = not args.separate and "read-nosr" in args.systems and "read-sr" in args.systems
-    # derived: read-nosr's words come from read-sr's plain readings (Reader.without_sr), timed apart
-    run_names = [n for n in args.systems if not (derive and n == "read-nosr")]
+    plain_name = "read-nosr" if args.no_scene_sr else "read-scene"
+    derive = not args.separate and plain_name in args.systems and "read-sr" in args.systems
+    # derived: its words come from read-sr's plain readings (Reader.without_crop_sr), timed apart
+    run_names = [n for n in args.systems if not (derive and n == plain_name)]
     params = parse_params(args.rapidocr_param)
     thresholds = sorted(set(args.min_confidence or []))
     systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below,
-                                    thresholds[0] if thresholds else None)
+                                    thresholds[0] if thresholds else None,
+                                    False if args.no_scene_sr else args.scene_sr or True)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
     from sgenet.read.reader import UPSCALE_BELOW
 
     below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
     read_tag = f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
+    scene_tag = "" if args.no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}]"
+    tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
+            for name in SYSTEMS}
 
     def scored(name: str, gt: list, words: list) -> dict[str, list]:
         """``{row name: counts}`` of one system's words (a Reader's at every threshold)."""
@@ -177,7 +196,7 @@ def main() -> None:
         seconds = {name: 0.0 for name in row_names}
         for name, system in systems.items():
             for image_path, gt_path in pairs:
-                key = f"{scale:g}/{name}{tag if name == 'rapidocr' else read_tag}/{image_path.name}"
+                key = f"{scale:g}/{name}{tags[name]}/{image_path.name}"
                 if key not in done:
                     bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
@@ -186,8 +205,8 @@ def main() -> None:
                     secs = time.perf_counter() - start
                     record = {row: [*counts, secs] for row, counts in scored(name, gt, words).items()}
                     if name == "read-sr" and derive:
-                        plain = readers["read-sr"].without_sr(words)
-                        plain_rows = scored("read-nosr", gt, plain)
+                        plain = readers["read-sr"].without_crop_sr(words)
+                        plain_rows = scored(plain_name, gt, plain)
                         record.update({row: [*counts, None] for row, counts in plain_rows.items()})
                     done[key] = record
                     if args.records:
@@ -199,7 +218,7 @@ def main() -> None:
                         seconds[system_name] += secs
         for name in row_names:
             p, r, f = totals[name].scores()
-            timed = not (derive and name.startswith("read-nosr"))
+            timed = not (derive and name.startswith(plain_name))
             row = {"scale": scale, "system": name, "precision": p, "recall": r, "f": f,
                    "s_per_image": seconds[name] / len(pairs) if timed else None,
                    "detections": totals[name].detections, "correct": totals[name].correct,
@@ -209,10 +228,22 @@ def main() -> None:
             print(f"{scale:>4g}x  {name:<14} {p:6.3f} {r:6.3f} {f:6.3f} {secs} "
                   f"{totals[name].detections:>6} {totals[name].ground_truth:>5}", flush=True)
     if derive:
-        print("read-nosr: derived from read-sr's plain readings (one detection pass); time it with "
-              "--systems read-nosr")
+        print(f"{plain_name}: derived from read-sr's plain readings (one detection pass); time it with "
+              f"--systems {plain_name}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def scene_weights_id(specs: list[str] | None) -> str:
+    """The first 8 hex digits of the scene-SR weights' sha256 (default: the shipped x2 and x3): records
+    of other weights are not reused."""
+    from sgenet.models.registry import resolve_model, sha256_of
+
+    def digest(spec: str) -> str:
+        source = resolve_model(spec)
+        return (source.sha256 or (sha256_of(source.path) if source.path else "untrained"))[:8]
+
+    return "+".join(digest(s) for s in specs or ("scene_sr_x2", "scene_sr_x3"))
 
 
 def system_rows(name: str, thresholds: list[float]) -> list[tuple[str, float | None]]:

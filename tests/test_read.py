@@ -125,15 +125,18 @@ def test_read_cli_and_reader_share_their_defaults():
     assert args.sr_margin == SR_MARGIN == defaults["sr_margin"].default
     assert args.upscale_below == UPSCALE_BELOW == defaults["upscale_below"].default
     assert args.min_confidence == MIN_CONFIDENCE == defaults["min_confidence"].default
+    assert args.no_scene_sr is False and defaults["scene_sr"].default is True
+    assert parser.parse_args(["read", "x.png", "-o", "out", "--no-scene-sr"]).no_scene_sr is True
 
 
-def test_without_sr_equals_a_reader_without_sr(reader, scene, monkeypatch):
-    """One pass gives both results: the plain readings of an SR run are what sr=False returns."""
+def test_without_crop_sr_equals_a_reader_without_crop_sr(reader, scene, monkeypatch):
+    """One pass gives both results: the plain readings of an SR run are what the same reader returns
+    without its crop SR."""
     monkeypatch.setattr(reader, "min_confidence", 0.5)
     monkeypatch.setattr(reader, "recognizer", FavourTall(sr_wins=True))
     with_sr = reader(scene[0])
     assert any(w.sr_used for w in with_sr)
-    derived = reader.without_sr(with_sr)
+    derived = reader.without_crop_sr(with_sr)
     monkeypatch.setattr(reader, "upscaler", None)
     assert [w.to_dict() for w in derived] == [w.to_dict() for w in reader(scene[0])]
 
@@ -170,3 +173,32 @@ def test_an_enlarged_photo_gives_words_in_its_own_pixels(reader, scene, monkeypa
     monkeypatch.setattr(reader, "upscale_below", 0.0)
     plain = match_image(gt, [(np.asarray(w.quad), w.text) for w in reader(image)])
     assert found.correct >= plain.correct - 1
+
+
+def test_a_reader_enlarges_with_the_scene_sr_models_it_is_given(scene, tmp_path):
+    """``scene_sr=[files]`` loads those models (one per scale) and enlarges with them; ``sr=False`` and
+    ``scene_sr=False`` enlarge by bicubic interpolation."""
+    import torch
+
+    from sgenet import Reader
+    from sgenet.models.registry import create_model, load_model, save_weights
+    from sgenet.read.enlarge import super_resolve_rgb
+    from sgenet.read.reader import to_rgb_array
+
+    paths = []
+    for scale in (2, 3):
+        torch.manual_seed(scale)
+        model = create_model(f"scene_sr_x{scale}", channels=8, depth=1)
+        torch.nn.init.normal_(model.tail.weight, std=0.05)
+        paths.append(tmp_path / f"x{scale}.safetensors")
+        save_weights(model, paths[-1], f"scene_sr_x{scale}", {"channels": 8, "depth": 1})
+    reader = Reader(threads=1, device="cpu", scene_sr=[str(p) for p in paths])
+    assert sorted(reader.enlarger.models) == [2, 3] and reader.enlarger.model_for(2.25).scale == 2
+    rgb = to_rgb_array(scene[0])
+    expected = super_resolve_rgb(load_model(paths[0]), rgb)
+    assert np.array_equal(reader.enlarger(rgb, 2.0), expected)
+    assert isinstance(reader(scene[0]), list)
+    assert Reader(sr=False, threads=1).enlarger.models == {}
+    assert Reader(scene_sr=False, threads=1, device="cpu").enlarger.models == {}
+    with pytest.raises(ValueError, match="one per scale"):
+        Reader(threads=1, device="cpu", scene_sr=[str(paths[0]), str(paths[0])])

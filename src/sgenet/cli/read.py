@@ -35,7 +35,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     p.add_argument("-m", "--model", default="sgenet",
                    help="SR model for the small words: registry name, .safetensors or .onnx")
-    p.add_argument("--no-sr", action="store_true", help="read every word in its plain crop (no SR)")
+    p.add_argument("--no-sr", action="store_true",
+                   help="no super-resolution: bicubic enlargement, every word read in its plain crop")
+    p.add_argument("--no-scene-sr", action="store_true",
+                   help="enlarge small photos with bicubic interpolation, not the scene super-resolver")
     p.add_argument("--sr-below", type=float_range(0.0, 10000.0), default=24.0,
                    help="words less than this many pixels high are also read super-resolved")
     p.add_argument("--sr-margin", type=float_range(-1.0, 1.0), default=0.05,
@@ -43,8 +46,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.9,
                    help="words read less surely are dropped")
     p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
-                   help="a photo whose shorter side is under PX pixels is enlarged to it (bicubic, at most "
-                        "4x) before detection (default %(default)g; 0: never)")
+                   help="a photo whose shorter side is under PX pixels is enlarged to it (at most 4x) "
+                        "before detection (default %(default)g; 0: never)")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads")
     p.add_argument("--no-picture", action="store_true", help="write the JSON only")
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads,
-                        upscale_below=args.upscale_below)
+                        upscale_below=args.upscale_below, scene_sr=not args.no_scene_sr)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)
     written = kept = 0

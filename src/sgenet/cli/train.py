@@ -21,6 +21,8 @@ COMMANDS = {
     "train": ("sr", "sgenet", "train a super-resolution model (sgenet, tsrn) on LR/HR pairs"),
     "train-recognizer": ("recognizer", "textrec",
                          "train a CTC recognizer (textrec guidance or crnn evaluator) on text crops"),
+    "train-scene": ("scene", "scene_sr_x3",
+                    "train the whole-photo super-resolver of `sgenet read` (scene_sr_x2, scene_sr_x3)"),
 }
 
 
@@ -37,6 +39,10 @@ Outputs in RUN_DIR: config.yaml, git_commit.txt, metrics.csv, tb/, samples/, che
       --data ../shared/data/real/iiit5k_train@4 --val data/synth_val --out runs/textrec
   sgenet train-recognizer --config crnn --data data/synth_train --val data/synth_val \\
       --out runs/crnn""",
+    "train-scene": """examples:
+  sgenet train-scene --config scene_sr_x3 --data data/ic15_fit --data ../shared/data/real/svt_train \
+      --data ../shared/data/real/iiit5k_train --val data/ic15_val --out runs/scene_sr_x3
+Data: folders of images (photos or word crops; labels not needed), LR made by area averaging.""",
 }
 
 
@@ -83,7 +89,7 @@ def resolve_config(args: argparse.Namespace):
     defaults = {"task": args.task, "model": {"name": args.default_model}}
     cfg = load_config(args.config, flags + overrides, defaults=defaults)
     if cfg.task != args.task:
-        other = "train-recognizer" if cfg.task == "recognizer" else "train"
+        other = {"recognizer": "train-recognizer", "scene": "train-scene"}.get(cfg.task, "train")
         raise ValueError(f"config {args.config} is a '{cfg.task}' config: run it with `sgenet {other}`")
     return cfg
 
@@ -100,10 +106,12 @@ def run(args: argparse.Namespace) -> int:
     if args.accum_steps < 1:
         raise ValueError("--accum-steps must be >= 1")
     from sgenet.train.recognizer_trainer import RecognizerTrainer
+    from sgenet.train.scene_trainer import SceneTrainer
     from sgenet.train.sr_trainer import SRTrainer
+    from sgenet.train.trainer import Trainer
 
-    trainer_class: type[RecognizerTrainer] | type[SRTrainer] = (
-        RecognizerTrainer if args.task == "recognizer" else SRTrainer)
+    trainer_class: type[Trainer] = {"recognizer": RecognizerTrainer, "scene": SceneTrainer}.get(
+        args.task, SRTrainer)
     trainer = trainer_class(cfg, out, resume=args.resume, accum_steps=args.accum_steps)
     try:
         trainer.fit()

@@ -20,7 +20,15 @@ file (:func:`~sgenet.models.registry.resolve_model` says which).
 
 from torch import nn
 
-from sgenet.models import bicubic, crnn, ppocr_v6, recognizer, sgenet, tsrn  # noqa: F401  (register the factories)
+from sgenet.models import (  # noqa: F401  (register the factories)
+    bicubic,
+    crnn,
+    ppocr_v6,
+    recognizer,
+    scene_sr,
+    sgenet,
+    tsrn,
+)
 from sgenet.models.base import SRModel
 from sgenet.models.recognizer import CTCRecognizer
 from sgenet.models.registry import (

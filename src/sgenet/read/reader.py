@@ -5,9 +5,11 @@
 ...     print(word.text, word.confidence, word.sr_used)
 
 0. **A small photo is enlarged first**: one whose shorter side is under ``upscale_below`` pixels
-   (default 720) is resized with bicubic interpolation until it is that size (at most 4x, at most
-   ``MAX_SIDE`` pixels on its long side) before detection and the plain readings; the words come back
-   in the original image's pixels (measured on ICDAR 2015 scenes: docs/RESULTS.md, session 14).
+   (default 720) is enlarged until it is that size (at most 4x, at most ``MAX_SIDE`` pixels on its long
+   side) before detection and the plain readings, by the learned scene super-resolver (``scene_sr_x2`` /
+   ``scene_sr_x3``, :mod:`sgenet.read.enlarge`; bicubic interpolation with ``sr=False`` or
+   ``scene_sr=False``); the words come back in the original image's pixels (measured on ICDAR 2015
+   scenes: docs/RESULTS.md, sessions 14 and 15).
 1. **Detection and word boxes**: RapidOCR (the ``rapidocr`` wheel of the core install) with
    its PP-OCR detector and its own DB post-processing; the text lines it finds are read once by
    RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
@@ -26,6 +28,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ import numpy as np
 from PIL import Image
 
 from sgenet.deploy.io import ImageSource, load_image
+from sgenet.read.enlarge import SceneEnlarger
 from sgenet.read.geometry import as_quad, crop_quad, pad_quad, point_in_quad, quad_size
 from sgenet.read.recognize import ConfidentRecognizer
 
@@ -110,7 +114,9 @@ class Reader:
 
     Args:
         sr_model: SR model for the small words (registry name, ``.safetensors``, ``.onnx`` or module).
-        sr: ``False``: no super-resolution (every word read in its plain crop).
+        sr: ``False``: no super-resolution at all (bicubic enlargement, every word read in its plain crop).
+        scene_sr: enlarge small photos with the learned scene super-resolvers (``True``: the shipped
+            ``scene_sr_x2`` and ``scene_sr_x3``; or a list of names / ``.safetensors``; ``False``: bicubic).
         sr_below: words less than this high (pixels) are also read super-resolved.
         sr_margin: the SR reading replaces the plain one only where its confidence is higher by this.
         upscale_below: a photo whose shorter side is below this (pixels) is enlarged to it before
@@ -126,7 +132,8 @@ class Reader:
     def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
                  sr_margin: float = SR_MARGIN, min_confidence: float = MIN_CONFIDENCE, device: str = "auto",
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
-                 upscale_below: float = UPSCALE_BELOW, upscaler=None) -> None:
+                 upscale_below: float = UPSCALE_BELOW, scene_sr: bool | Sequence[str] = True,
+                 upscaler=None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
@@ -141,16 +148,21 @@ class Reader:
         self.detector = make_detector(threads)
         self.recognizer = ConfidentRecognizer(recognizer, threads=threads)
         self.upscaler = None
+        self.enlarger = SceneEnlarger()
         if sr:
+            if threads:
+                import torch
+
+                torch.set_num_threads(threads)
             if upscaler is None:
                 from sgenet.deploy.predictor import Upscaler
 
-                if threads:
-                    import torch
-
-                    torch.set_num_threads(threads)
                 upscaler = Upscaler(sr_model, device=device, sr_max_height=LR_HEIGHT)
             self.upscaler = upscaler
+            if scene_sr:
+                specs = ("scene_sr_x2", "scene_sr_x3") if scene_sr is True else tuple(scene_sr)
+                # on the device the crop SR runs on
+                self.enlarger = SceneEnlarger.load(specs, getattr(upscaler, "device", "cpu"))
 
     def __call__(self, image: ImageSource) -> list[Word]:
         """The words in ``image`` (a path, PIL image or RGB array)."""
@@ -177,12 +189,7 @@ class Reader:
     def read_array(self, rgb: np.ndarray) -> list[Word]:
         """The words in an RGB uint8 ``H x W x 3`` array."""
         factor = self.enlargement(*rgb.shape[:2])
-        big = rgb
-        if factor > 1:
-            import cv2
-
-            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
-            big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+        big = self.enlarger(rgb, factor) if factor > 1 else rgb
         # (x, y) factors of the rounded size, to bring the quads back to the original pixels
         scale = np.array([big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]], dtype=np.float32)
         bgr = np.ascontiguousarray(big[:, :, ::-1])
@@ -218,10 +225,11 @@ class Reader:
         """A reading is kept if it has a visible character and ``min_confidence``."""
         return bool(text.strip()) and confidence >= self.min_confidence
 
-    def without_sr(self, words: list[Word]) -> list[Word]:
-        """The words a ``Reader(sr=False)`` would return for the same image, from this reader's result:
-        each word's plain reading under the same filter (one detection and reading pass for both). A
-        word dropped because its SR reading had no visible character is the one case it cannot restore."""
+    def without_crop_sr(self, words: list[Word]) -> list[Word]:
+        """The words this reader would return with its crop SR off (``sr_below=0``: the same photo
+        enlargement and detections), from its result: each word's plain reading under the same filter
+        (one pass for both). For a ``Reader(scene_sr=False)`` that is what ``sr=False`` returns. A word
+        dropped because its SR reading had no visible character is the one case it cannot restore."""
         out = []
         for w in words:
             text, conf = w.plain if w.plain is not None else (w.text, w.confidence)

@@ -40,6 +40,8 @@ class DataConfig:
     level: str = ""  # degradation level for synth / image folders (easy|medium|hard|mix|camera|mix_camera)
     val_max: int = 0  # cap on validation samples (0 = all)
     hr_fraction: float = 0.5  # recognizer training: share of HR crops (rest: bicubic-upsampled LR)
+    patch: tuple[int, int] = (10, 20)  # scene SR training: LR patch (height, width) in pixels
+    background_fraction: float = 0.0  # scene SR training: share of text-free synthetic backgrounds
 
 
 @dataclass
@@ -92,7 +94,7 @@ class RunConfig:
 
 @dataclass
 class Config:
-    task: str = "sr"  # sr (sgenet train) | recognizer (sgenet train-recognizer)
+    task: str = "sr"  # sr (sgenet train) | recognizer (sgenet train-recognizer) | scene (sgenet train-scene)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -105,7 +107,7 @@ class Config:
     def validate(self) -> Config:
         """Check values that types alone do not constrain; returns self."""
         choices = {
-            "task": (self.task, ("sr", "recognizer")),
+            "task": (self.task, ("sr", "recognizer", "scene")),
             "optim.schedule": (self.optim.schedule, ("cosine", "step", "constant")),
             "loss.perception_kind": (self.loss.perception_kind, ("kl", "l1")),
             "run.precision": (self.run.precision, ("auto", "fp32", "bf16", "fp16")),
@@ -148,6 +150,11 @@ class Config:
                              f"[1, {MAX_SYNTH_SIZE:,}]")
         for spec in self.data.train:
             _check_synth_spec(spec)
+        if min(self.data.patch) < 1:
+            raise ValueError(f"config data.patch={list(self.data.patch)}: sizes must be >= 1")
+        if not 0.0 <= self.data.background_fraction <= 1.0:
+            raise ValueError(f"config data.background_fraction={self.data.background_fraction}: "
+                             "must be in [0, 1]")
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
         if (self.loss.perception > 0 or self.loss.text_ctc > 0) and not self.loss.perception_recognizer:

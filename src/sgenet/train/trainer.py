@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.utils.data import Dataset
 
 from sgenet import distributed as sdist
 from sgenet.hardware import resolve_device, resolve_precision
@@ -60,10 +61,10 @@ class Trainer:
             torch.set_num_threads(run.threads)
         # Everything that can fail on bad input happens before any training work.
         d = cfg.data
-        self.train_set = build_train_set(d.train, d.synth_size, d.level, d.synth, seed=run.seed)
+        self.train_set = self.open_data(d.train, seed=run.seed)
         self.val_set = None
         if d.val:  # fixed seed: the same validation items whatever the training seed
-            self.val_set = build_train_set([d.val], d.synth_size, d.level, d.synth, seed=999_999)
+            self.val_set = self.open_data([d.val], seed=999_999)
         sdist.init_distributed(self.device)
         self.is_main = self.dist.is_main
         seed = run.seed + self.dist.rank  # per-rank streams for dropout etc.; data order is global
@@ -130,6 +131,11 @@ class Trainer:
         return None
 
     # ---- hooks for subclasses -------------------------------------------------------------------
+    def open_data(self, sources: list[str], seed: int) -> Dataset:
+        """The training (or validation) set of ``sources``: LR/HR word pairs by default."""
+        d = self.cfg.data
+        return build_train_set(sources, d.synth_size, d.level, d.synth, seed=seed)
+
     def build_model(self) -> nn.Module:
         raise NotImplementedError
 

@@ -1,0 +1,74 @@
+"""Training pairs for the whole-photo super-resolver (:mod:`sgenet.models.scene_sr`).
+
+Item ``i`` is a random ``scale * h x scale * w`` patch of image ``i mod N`` of the source folders (real
+photos or word crops, labels not needed; images smaller than the patch are skipped) and its
+``h x w`` low-resolution version made by area averaging (OpenCV ``INTER_AREA``: the pixels of a
+smaller sensor), flipped left-right half the time. A share ``background_fraction`` of the items are
+text-free synthetic backgrounds (:mod:`sgenet.data.backgrounds`) instead, so that the model learns to
+leave plain surfaces plain (invented edges become false detections). Randomness comes from the numpy
+generator the training loader seeds per item, so an item is the same in every run and resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from sgenet.deploy.io import collect_inputs, load_image
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1) / 255
+
+
+class ScenePatches(Dataset):
+    """``{"lr": 3 x h x w, "hr": 3 x sh x sw, "label": ""}`` patches of the images in ``folders``."""
+
+    def __init__(self, folders: Sequence[str], scale: int, patch: tuple[int, int] = (10, 20),
+                 background_fraction: float = 0.0) -> None:
+        if scale < 1 or min(patch) < 1:
+            raise ValueError(f"scale and patch sizes must be >= 1, got {scale}, {patch}")
+        if not 0.0 <= background_fraction <= 1.0:
+            raise ValueError(f"background_fraction must be in [0, 1], got {background_fraction}")
+        self.scale, self.background_fraction = scale, background_fraction
+        self.hr_size = (patch[0] * scale, patch[1] * scale)
+        self.paths = []
+        for folder in folders:
+            for item in collect_inputs([folder]):
+                with Image.open(item.path) as image:  # the header only
+                    width, height = image.size
+                if height >= self.hr_size[0] and width >= self.hr_size[1]:
+                    self.paths.append(item.path)
+        if not self.paths:
+            raise ValueError(f"no image in {', '.join(map(str, folders))} is at least "
+                             f"{self.hr_size[1]} x {self.hr_size[0]} pixels (the HR patch)")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def hr_patch(self, index: int, rng: np.random.Generator) -> np.ndarray:
+        """An RGB uint8 HR patch: a random window of image ``index`` or a background."""
+        ph, pw = self.hr_size
+        if rng.random() < self.background_fraction:
+            from sgenet.data.backgrounds import make_background
+
+            return (np.clip(make_background(ph, pw, rng), 0, 1) * 255 + 0.5).astype(np.uint8)
+        rgb = np.asarray(load_image(self.paths[index])[0].convert("RGB"))
+        # window corners on the LR grid, so the patch's LR pixels are whole sensor pixels
+        y = int(rng.integers(0, (rgb.shape[0] - ph) // self.scale + 1)) * self.scale
+        x = int(rng.integers(0, (rgb.shape[1] - pw) // self.scale + 1)) * self.scale
+        patch = rgb[y:y + ph, x:x + pw]
+        return patch[:, ::-1] if rng.random() < 0.5 else patch
+
+    def __getitem__(self, index: int) -> dict:
+        import cv2
+
+        rng = np.random.default_rng(int(np.random.randint(0, 2**31 - 1)))  # the loader seeds numpy per item
+        hr = np.ascontiguousarray(self.hr_patch(index, rng))
+        lr = cv2.resize(hr, (self.hr_size[1] // self.scale, self.hr_size[0] // self.scale),
+                        interpolation=cv2.INTER_AREA)
+        return {"lr": _to_tensor(lr), "hr": _to_tensor(hr), "label": ""}

@@ -1,0 +1,84 @@
+"""``sgenet train-scene``: the whole-photo super-resolver (``scene_sr_x2`` / ``scene_sr_x3``).
+
+Pairs are patches of real images and their area-averaged LR (:class:`~sgenet.data.scene_patches.ScenePatches`,
+``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds); the loss is the L1
+distance to the HR patch (x ``loss.pixel`` x ``loss.scale``); validation reports the PSNR of the SR
+and of bicubic interpolation on the patches of ``data.val`` (best: the highest SR PSNR).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import ConcatDataset, Dataset
+
+from sgenet import distributed as sdist
+from sgenet.data.scene_patches import ScenePatches
+from sgenet.models.registry import create_model, load_weights
+from sgenet.models.scene_sr import SceneSR
+from sgenet.train.trainer import Trainer
+
+
+def psnr_per_image(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of each image of a batch clamped to [0, 1] against the reference."""
+    mse = ((image.clamp(0, 1) - reference) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(1.0 / mse)
+
+
+class SceneTrainer(Trainer):
+    """L1 training of a registry :class:`~sgenet.models.scene_sr.SceneSR`."""
+
+    best_mode = "max"
+
+    def scale(self) -> int:
+        with torch.device("meta"):
+            model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
+        if not isinstance(model, SceneSR):
+            raise ValueError(f"model {self.cfg.model.name!r} is not a scene SR model (scene_sr_x2, "
+                             "scene_sr_x3); word-crop models train with `sgenet train`")
+        return model.scale
+
+    def open_data(self, sources: list[str], seed: int) -> Dataset:
+        if not sources:
+            raise ValueError("no training data: pass --data FOLDER (images or word crops)")
+        d = self.cfg.data
+        patch = (d.patch[0], d.patch[1])
+        parts = [ScenePatches([s], self.scale(), patch, d.background_fraction) for s in sources]
+        return parts[0] if len(parts) == 1 else ConcatDataset(parts)
+
+    def build_model(self) -> nn.Module:
+        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
+        if self.cfg.model.init_weights:
+            load_weights(model, self.cfg.model.init_weights)
+        return model
+
+    def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
+        return batch["lr"]
+
+    def loss(self, outputs: torch.Tensor, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        l1 = F.l1_loss(outputs.float(), batch["hr"])
+        return self.cfg.loss.scale * self.cfg.loss.pixel * l1, {"l1": float(l1.detach())}
+
+    @property
+    def best_key(self) -> str:
+        return "val/psnr"
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        sums = torch.zeros(3, dtype=torch.float64)  # psnr_sr, psnr_bicubic, count
+        for batch in self.val_loader():
+            batch = self.to_device(batch)
+            lr, hr = batch["lr"], batch["hr"]
+            with self.autocast():
+                sr = self.model(lr).float()
+            bicubic = F.interpolate(lr, size=hr.shape[-2:], mode="bicubic", align_corners=False)
+            sums += torch.tensor([float(psnr_per_image(sr, hr).sum()),
+                                  float(psnr_per_image(bicubic, hr).sum()), len(lr)], dtype=torch.float64)
+        sdist.all_reduce_sum(sums)
+        n = max(1.0, float(sums[2]))
+        return {"val/psnr": float(sums[0]) / n, "val/psnr_bicubic": float(sums[1]) / n,
+                "val/count": float(sums[2])}
