@@ -14,7 +14,7 @@ a low-resolution camera. Systems, all reporting words:
   ``read-sr``'s plain readings unless ``--separate``);
 * ``read-sr``: ``sgenet read`` (scene SR, plus SR of the words under 24 px and the gate).
 
-With ``--no-scene-sr`` the Readers enlarge by bicubic interpolation (the session-14 systems) and
+With ``--scene-sr none`` the Readers enlarge by bicubic interpolation (the session-14 systems) and
 ``read-nosr`` is the one derived from ``read-sr``.
 
 Precision, recall, F and seconds per image (detection included; models loaded before timing).
@@ -147,10 +147,8 @@ def main() -> None:
                     help="read-scene as its own Reader pass (default: derived from read-sr's plain readings)")
     ap.add_argument("--scene-sr", nargs="+", default=None, metavar="MODEL",
                     help="the Readers' scene SR models (.safetensors of `sgenet train-scene`, one per scale; "
-                         "default: the shipped scene_sr_x2 and scene_sr_x3)")
-    ap.add_argument("--no-scene-sr", action="store_true",
-                    help="the Readers enlarge small photos by bicubic interpolation (then read-nosr, not "
-                         "read-scene, is derived from read-sr)")
+                         "default: the shipped scene_sr_x2 and scene_sr_x3); none: bicubic enlargement "
+                         "(then read-nosr, not read-scene, is derived from read-sr)")
     args = ap.parse_args()
 
     import cv2
@@ -160,7 +158,8 @@ def main() -> None:
     pairs = image_list(args.data, args.limit, args.images)
     if not pairs:
         raise SystemExit(f"no images in {args.data / 'images'}")
-    plain_name = "read-nosr" if args.no_scene_sr else "read-scene"
+    no_scene_sr = args.scene_sr == ["none"]
+    plain_name = "read-nosr" if no_scene_sr else "read-scene"
     derive = not args.separate and plain_name in args.systems and "read-sr" in args.systems
     # derived: its words come from read-sr's plain readings (Reader.without_crop_sr), timed apart
     run_names = [n for n in args.systems if not (derive and n == plain_name)]
@@ -168,13 +167,13 @@ def main() -> None:
     thresholds = sorted(set(args.min_confidence or []))
     systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below,
                                     thresholds[0] if thresholds else None,
-                                    False if args.no_scene_sr else args.scene_sr or True)
+                                    False if no_scene_sr else args.scene_sr or True)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
     from sgenet.read.reader import UPSCALE_BELOW
 
     below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
     read_tag = f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
-    scene_tag = "" if args.no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}]"
+    scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}]"
     tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
             for name in SYSTEMS}
 

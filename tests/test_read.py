@@ -125,8 +125,10 @@ def test_read_cli_and_reader_share_their_defaults():
     assert args.sr_margin == SR_MARGIN == defaults["sr_margin"].default
     assert args.upscale_below == UPSCALE_BELOW == defaults["upscale_below"].default
     assert args.min_confidence == MIN_CONFIDENCE == defaults["min_confidence"].default
-    assert args.no_scene_sr is False and defaults["scene_sr"].default is True
-    assert parser.parse_args(["read", "x.png", "-o", "out", "--no-scene-sr"]).no_scene_sr is True
+    from sgenet.read.reader import SCENE_SR
+
+    assert tuple(args.scene_sr) == SCENE_SR and defaults["scene_sr"].default is True
+    assert parser.parse_args(["read", "x.png", "-o", "out", "--scene-sr", "none"]).scene_sr == ["none"]
 
 
 def test_without_crop_sr_equals_a_reader_without_crop_sr(reader, scene, monkeypatch):

@@ -37,8 +37,9 @@ def add_parser(subparsers) -> None:
                    help="SR model for the small words: registry name, .safetensors or .onnx")
     p.add_argument("--no-sr", action="store_true",
                    help="no super-resolution: bicubic enlargement, every word read in its plain crop")
-    p.add_argument("--no-scene-sr", action="store_true",
-                   help="enlarge small photos with bicubic interpolation, not the scene super-resolver")
+    p.add_argument("--scene-sr", nargs="+", default=["scene_sr_x2", "scene_sr_x3"], metavar="MODEL",
+                   help="the super-resolvers that enlarge small photos, one per scale (names or .safetensors "
+                        "of `sgenet train-scene`; default: %(default)s); none: bicubic interpolation")
     p.add_argument("--sr-below", type=float_range(0.0, 10000.0), default=24.0,
                    help="words less than this many pixels high are also read super-resolved")
     p.add_argument("--sr-margin", type=float_range(-1.0, 1.0), default=0.05,
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads,
-                        upscale_below=args.upscale_below, scene_sr=not args.no_scene_sr)
+                        upscale_below=args.upscale_below,
+                        scene_sr=False if args.scene_sr == ["none"] else args.scene_sr)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)
     written = kept = 0

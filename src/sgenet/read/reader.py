@@ -53,6 +53,7 @@ PAD = 0.15
 # 1280 x 720; on images 401-500 of ic15_e2e_test downscaled 2x / 3x it lifted the end-to-end F of
 # `sgenet read` by 2.0 / 5.4 points (docs/RESULTS.md, session 14; the only value tried)
 UPSCALE_BELOW = 720.0
+SCENE_SR = ("scene_sr_x2", "scene_sr_x3")  # the photo enlargers: the shipped weights, one per scale
 MAX_UPSCALE = 4.0
 MAX_SIDE = 4096
 LR_HEIGHT = 16
@@ -160,7 +161,7 @@ class Reader:
                 upscaler = Upscaler(sr_model, device=device, sr_max_height=LR_HEIGHT)
             self.upscaler = upscaler
             if scene_sr:
-                specs = ("scene_sr_x2", "scene_sr_x3") if scene_sr is True else tuple(scene_sr)
+                specs = SCENE_SR if scene_sr is True else tuple(scene_sr)
                 # on the device the crop SR runs on
                 self.enlarger = SceneEnlarger.load(specs, getattr(upscaler, "device", "cpu"))
 
