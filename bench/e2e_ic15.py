@@ -10,9 +10,10 @@ a low-resolution camera. Systems, all reporting words:
   classifier included), lines split with its word boxes (``return_word_box``);
 * ``read-nosr``: ``sgenet read --no-sr`` (small photos enlarged by bicubic interpolation, RapidOCR's
   detector and word boxes, every word re-read in its perspective crop by PP-OCRv6);
-* ``read-scene``: small photos enlarged by the scene super-resolver, no crop SR (derived from
-  ``read-sr``'s plain readings unless ``--separate``);
-* ``read-sr``: ``sgenet read`` (scene SR, plus SR of the words under 24 px and the gate).
+* ``read-scene``: small photos enlarged by the scene super-resolver (and by bicubic interpolation, the
+  two passes' words merged), no crop SR (derived from ``read-sr``'s plain readings unless ``--separate``);
+* ``read-sr``: ``sgenet read`` (scene SR merged with the bicubic enlargement's words, plus SR of the
+  words under 24 px and the gate).
 
 With ``--scene-sr none`` the Readers enlarge by bicubic interpolation (the session-14 systems) and
 ``read-nosr`` is the one derived from ``read-sr``.
@@ -173,7 +174,7 @@ def main() -> None:
 
     below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
     read_tag = f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
-    scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}]"
+    scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}][merge_bicubic]"
     tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
             for name in SYSTEMS}
 

@@ -204,3 +204,31 @@ def test_a_reader_enlarges_with_the_scene_sr_models_it_is_given(scene, tmp_path)
     assert Reader(scene_sr=False, threads=1, device="cpu").enlarger.models == {}
     with pytest.raises(ValueError, match="one per scale"):
         Reader(threads=1, device="cpu", scene_sr=[str(paths[0]), str(paths[0])])
+
+
+def test_merging_two_passes_keeps_new_words_and_the_more_confident_reading():
+    from sgenet.read.reader import Reading, merge_readings
+
+    def reading(x, conf, text="w"):
+        quad = np.array([[x, 0], [x + 10, 0], [x + 10, 5], [x, 5]], np.float32)
+        return Reading(quad, np.zeros((5, 10, 3), np.uint8), (text, conf), True)
+
+    first = [reading(0, 0.8, "a"), reading(20, 0.95, "b"), reading(40, 0.7, "c"), reading(48, 0.9, "d")]
+    second = [reading(1, 0.9, "A"), reading(21, 0.6, "B"), reading(100, 0.5, "new"), reading(44, 0.85, "CD")]
+    texts = sorted(r.plain[0] for r in merge_readings(first, second))
+    # A beats a; B loses to b; new overlaps nothing; CD overlaps c and d and beats only c: dropped
+    assert texts == ["A", "b", "c", "d", "new"]
+    assert merge_readings([], second) == second and merge_readings(first, []) == first
+
+
+def test_a_photo_enlarged_by_the_scene_sr_is_also_read_in_its_bicubic_enlargement(reader, scene, monkeypatch):
+    from sgenet.read.reader import to_rgb_array
+
+    rgb = to_rgb_array(scene[0])  # 480 x 320: enlarged 2.25x, by the scene SR
+    views = reader.views(rgb)
+    assert len(views) == 2 and all(v.shape == (720, 1080, 3) for v in views)
+    assert not np.array_equal(views[0], views[1])
+    monkeypatch.setattr(reader, "merge_bicubic", False)
+    assert len(reader.views(rgb)) == 1
+    monkeypatch.setattr(reader, "upscale_below", 0.0)
+    assert len(reader.views(rgb)) == 1 and reader.views(rgb)[0] is rgb

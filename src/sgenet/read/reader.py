@@ -9,7 +9,9 @@
    side) before detection and the plain readings, by the learned scene super-resolver (``scene_sr_x2`` /
    ``scene_sr_x3``, :mod:`sgenet.read.enlarge`; bicubic interpolation with ``sr=False`` or
    ``scene_sr=False``); the words come back in the original image's pixels (measured on ICDAR 2015
-   scenes: docs/RESULTS.md, sessions 14 and 15).
+   scenes: docs/RESULTS.md, sessions 14 and 15). A photo the scene SR enlarges is also enlarged by
+   bicubic interpolation, steps 1-2 run on both, and their words are merged (:func:`merge_readings`: the
+   more confident plain reading where two boxes overlap): the two find different words.
 1. **Detection and word boxes**: RapidOCR (the ``rapidocr`` wheel of the core install) with
    its PP-OCR detector and its own DB post-processing; the text lines it finds are read once by
    RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
@@ -72,6 +74,34 @@ class Word:
                 "text": self.text, "confidence": round(self.confidence, 4), "sr_used": self.sr_used}
 
 
+@dataclass
+class Reading:
+    """A detected word before the crop SR: its quad in the photo's pixels, its crop, the plain reading."""
+
+    quad: np.ndarray
+    crop: np.ndarray
+    plain: tuple[str, float]
+    native: bool  # the crop is from the photo itself (not from an enlargement of it)
+
+
+# two words of two views overlapping by more than this are the same word: the more confident reading is kept
+MERGE_IOU = 0.3
+
+
+def merge_readings(first: list[Reading], second: list[Reading]) -> list[Reading]:
+    """The words of two detection passes over one photo: those of ``first``, plus each word of ``second``
+    that overlaps none of them (IoU > ``MERGE_IOU``) or is read more confidently than all it overlaps
+    (which it then replaces)."""
+    from sgenet.read.metric import iou
+
+    merged = list(first)
+    for reading in second:
+        clash = [i for i, other in enumerate(merged) if iou(reading.quad, other.quad) > MERGE_IOU]
+        if all(reading.plain[1] > merged[i].plain[1] for i in clash):
+            merged = [other for i, other in enumerate(merged) if i not in clash] + [reading]
+    return merged
+
+
 def make_detector(threads: int | None = None, text_score: float = 0.0):
     """A RapidOCR engine (PP-OCR detector and recognizer of the installed ``rapidocr`` wheel, no angle
     classifier, nothing logged below errors); ``text_score`` is its line-confidence filter."""
@@ -118,6 +148,8 @@ class Reader:
         sr: ``False``: no super-resolution at all (bicubic enlargement, every word read in its plain crop).
         scene_sr: enlarge small photos with the learned scene super-resolvers (``True``: the shipped
             ``scene_sr_x2`` and ``scene_sr_x3``; or a list of names / ``.safetensors``; ``False``: bicubic).
+        merge_bicubic: where the scene SR enlarges a photo, also detect and read in its bicubic
+            enlargement and merge the two passes' words (:func:`merge_readings`).
         sr_below: words less than this high (pixels) are also read super-resolved.
         sr_margin: the SR reading replaces the plain one only where its confidence is higher by this.
         upscale_below: a photo whose shorter side is below this (pixels) is enlarged to it before
@@ -134,7 +166,7 @@ class Reader:
                  sr_margin: float = SR_MARGIN, min_confidence: float = MIN_CONFIDENCE, device: str = "auto",
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
                  upscale_below: float = UPSCALE_BELOW, scene_sr: bool | Sequence[str] = True,
-                 upscaler=None) -> None:
+                 merge_bicubic: bool = True, upscaler=None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
@@ -143,7 +175,7 @@ class Reader:
             raise ValueError(f"sr_margin must be in [-1, 1], got {sr_margin}")
         if upscale_below < 0:
             raise ValueError(f"upscale_below must be >= 0, got {upscale_below}")
-        self.upscale_below = float(upscale_below)
+        self.upscale_below, self.merge_bicubic = float(upscale_below), bool(merge_bicubic)
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
         self.sr_margin = float(sr_margin)
         self.detector = make_detector(threads)
@@ -187,39 +219,50 @@ class Reader:
             return 1.0
         return max(1.0, min(self.upscale_below / short, MAX_UPSCALE, MAX_SIDE / long))
 
-    def read_array(self, rgb: np.ndarray) -> list[Word]:
-        """The words in an RGB uint8 ``H x W x 3`` array."""
+    def views(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """The images detection runs on: the photo itself, or its enlargement; an enlargement by the scene
+        SR comes with the bicubic one too (``merge_bicubic``), whose detections complement it."""
         factor = self.enlargement(*rgb.shape[:2])
-        big = self.enlarger(rgb, factor) if factor > 1 else rgb
+        if factor <= 1:
+            return [rgb]
+        views = [self.enlarger(rgb, factor)]
+        if self.merge_bicubic and self.enlarger.model_for(factor) is not None:
+            views.append(SceneEnlarger()(rgb, factor))
+        return views
+
+    def detect_and_read(self, rgb: np.ndarray, big: np.ndarray) -> list[Reading]:
+        """The words RapidOCR detects in ``big`` (``rgb`` or an enlargement of it), each read in its
+        perspective crop, with its quad in ``rgb``'s pixels."""
         # (x, y) factors of the rounded size, to bring the quads back to the original pixels
         scale = np.array([big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]], dtype=np.float32)
-        bgr = np.ascontiguousarray(big[:, :, ::-1])
-        boxes = [(q, t) for q, t, _ in line_words(self.detector(bgr, return_word_box=True))]
-        quads, crops = [], []  # quads in the original image's pixels, crops from the enlarged one
-        for quad, _ in boxes:
-            if min(quad_size(quad)) < 2:
-                continue
-            quads.append(quad / scale)
-            crops.append(crop_quad(big, pad_quad(quad, self.pad)))
-        if not crops:
+        boxes = [q for q, _, _ in line_words(self.detector(np.ascontiguousarray(big[:, :, ::-1]),
+                                                           return_word_box=True))]
+        found = [(quad / scale, crop_quad(big, pad_quad(quad, self.pad)))
+                 for quad in boxes if min(quad_size(quad)) >= 2]
+        if not found:
             return []
-        plain = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
-        small = [i for i, q in enumerate(quads) if quad_size(q)[1] < self.sr_below]
+        plain = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for _, c in found])
+        return [Reading(q, c, p, big is rgb) for (q, c), p in zip(found, plain)]
+
+    def read_array(self, rgb: np.ndarray) -> list[Word]:
+        """The words in an RGB uint8 ``H x W x 3`` array."""
+        readings: list[Reading] = []
+        for big in self.views(rgb):
+            readings = merge_readings(readings, self.detect_and_read(rgb, big))
+        small = [i for i, r in enumerate(readings) if quad_size(r.quad)[1] < self.sr_below]
         sr: dict[int, tuple[str, float]] = {}
         if self.upscaler is not None and small:  # the SR model reads the original pixels
-            # (not enlarged: the plain crops already are the original pixels)
-            up = self.super_resolve([crops[i] if big is rgb else crop_quad(rgb, pad_quad(quads[i], self.pad))
-                                     for i in small])
-            readings = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in up])
-            sr = dict(zip(small, readings))
+            up = self.super_resolve([r.crop if r.native else crop_quad(rgb, pad_quad(r.quad, self.pad))
+                                     for r in (readings[i] for i in small)])
+            sr = dict(zip(small, self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in up])))
         words = []
-        for i, quad in enumerate(quads):
-            text, conf = plain[i]
+        for i, reading in enumerate(readings):
+            text, conf = reading.plain
             use_sr = i in sr and sr[i][1] > conf + self.sr_margin  # the gate: SR only when surer
             if use_sr:
                 text, conf = sr[i]
             if self._kept(text, conf):
-                words.append(Word(quad.tolist(), text.strip(), conf, use_sr, plain[i]))
+                words.append(Word(reading.quad.tolist(), text.strip(), conf, use_sr, reading.plain))
         return words
 
     def _kept(self, text: str, confidence: float) -> bool:
