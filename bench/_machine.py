@@ -1,6 +1,8 @@
-"""What machine a benchmark ran on (printed beside its figures)."""
+"""What machine a benchmark ran on (printed beside its figures), and the median time of a call."""
 
 import platform
+import statistics
+import time
 from pathlib import Path
 
 
@@ -12,3 +14,14 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` calls of ``fn`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

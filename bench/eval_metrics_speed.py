@@ -7,12 +7,11 @@ float64 depthwise 11x11 ``conv2d`` of the official code (same zero padding), and
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
+from _machine import timed
 from sgenet.eval.metrics import C1, C2, gaussian_window, ssim_per_image
 
 
@@ -28,16 +27,6 @@ def ssim_conv2d(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
     s = ((2 * mu_a * mu_b + C1) * (2 * cov + C2)) / ((mu_a**2 + mu_b**2 + C1) * (var_a + var_b + C2))
     return s.flatten(1).mean(1)
-
-
-def timed(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

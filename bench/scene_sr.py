@@ -9,23 +9,12 @@ benchmark meets (ICDAR 2015's 1280 x 720 downscaled 2x and 3x, enlarged back to 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
+from _machine import cpu_name, timed
 from sgenet.read.enlarge import SceneEnlarger
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -36,13 +25,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     learned, bicubic = SceneEnlarger.load(), SceneEnlarger()
     rng = np.random.default_rng(0)
-    print(f"threads={args.threads}, median of {args.repeats}")
+    print(f"{cpu_name()}, threads={args.threads}, median of {args.repeats}")
     print(f"{'photo':>10} {'factor':>6} {'bicubic s':>10} {'scene SR s':>11} {'ratio':>6}")
     for width, height in ((640, 360), (427, 240)):
         rgb = (rng.random((height, width, 3)) * 255).astype(np.uint8)
         factor = 720 / height
-        t_bicubic = median_seconds(lambda: bicubic(rgb, factor), args.repeats)
-        t_learned = median_seconds(lambda: learned(rgb, factor), args.repeats)
+        t_bicubic = timed(lambda rgb=rgb, factor=factor: bicubic(rgb, factor), args.repeats)
+        t_learned = timed(lambda rgb=rgb, factor=factor: learned(rgb, factor), args.repeats)
         print(f"{width:>4} x {height:<3} {factor:>6.2f} {t_bicubic:>10.4f} {t_learned:>11.3f} "
               f"{t_learned / t_bicubic:>6.0f}")
 
