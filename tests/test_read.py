@@ -202,6 +202,7 @@ def test_a_reader_enlarges_with_the_scene_sr_models_it_is_given(scene, tmp_path)
     assert isinstance(reader(scene[0]), list)
     assert Reader(sr=False, threads=1).enlarger.models == {}
     assert Reader(scene_sr=False, threads=1, device="cpu").enlarger.models == {}
+    assert list(Reader(threads=1, device="cpu", scene_sr=str(paths[1])).enlarger.models) == [3]  # one file
     with pytest.raises(ValueError, match="one per scale"):
         Reader(threads=1, device="cpu", scene_sr=[str(paths[0]), str(paths[0])])
 

@@ -193,7 +193,8 @@ class Reader:
                 upscaler = Upscaler(sr_model, device=device, sr_max_height=LR_HEIGHT)
             self.upscaler = upscaler
             if scene_sr:
-                specs = SCENE_SR if scene_sr is True else tuple(scene_sr)
+                specs = (SCENE_SR if scene_sr is True else (scene_sr,) if isinstance(scene_sr, str)
+                         else tuple(scene_sr))
                 # on the device the crop SR runs on
                 self.enlarger = SceneEnlarger.load(specs, getattr(upscaler, "device", "cpu"))
 
