@@ -5,7 +5,7 @@ SceneSR}``, e.g. ``scene_sr_x2`` and ``scene_sr_x3``), a factor of at least ``LE
 model whose scale is nearest to it and resizes its output to the exact size (area averaging down,
 bicubic up); smaller factors and ``models={}`` use bicubic interpolation alone. The model runs on strips
 of ``STRIP_ROWS`` input rows (each with a margin of the model's receptive field, so the seams are
-exact): memory stays bounded whatever the photo's size.
+exact): memory grows with the photo's width only (the Reader's enlargements are at most 4,096 px long).
 """
 
 from __future__ import annotations
