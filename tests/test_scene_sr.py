@@ -138,3 +138,17 @@ def test_train_scene_refuses_a_word_crop_model(tmp_path, capsys):
     train = _photos(tmp_path / "train")
     code = main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "model.name=sgenet"])
     assert code == 2 and "not a scene SR model" in capsys.readouterr().err
+
+
+def test_train_scene_starts_from_its_recipe():
+    import argparse
+
+    from sgenet.cli.train import add_parser, resolve_config
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    cfg = resolve_config(parser.parse_args(["train-scene", "--data", "photos"]))
+    assert cfg.task == "scene" and cfg.model.name == "scene_sr_x3" and cfg.loss.scale == 1.0
+    assert cfg.data.background_fraction == 0.15 and cfg.optim.clip_grad == 0.0
+    cfg = resolve_config(parser.parse_args(["train-scene", "--config", "scene_sr_x2", "--data", "photos"]))
+    assert cfg.model.name == "scene_sr_x2"

@@ -87,7 +87,9 @@ def resolve_config(args: argparse.Namespace):
     if args.max_steps is not None:
         flags.append(f"run.max_steps={args.max_steps}")
     defaults = {"task": args.task, "model": {"name": args.default_model}}
-    cfg = load_config(args.config, flags + overrides, defaults=defaults)
+    # train-scene without --config starts from its recipe (the generic defaults are the word-crop ones)
+    config = args.config if args.config is not None or args.task != "scene" else Path("scene_sr_x3")
+    cfg = load_config(config, flags + overrides, defaults=defaults)
     if cfg.task != args.task:
         other = {"recognizer": "train-recognizer", "scene": "train-scene"}.get(cfg.task, "train")
         raise ValueError(f"config {args.config} is a '{cfg.task}' config: run it with `sgenet {other}`")
