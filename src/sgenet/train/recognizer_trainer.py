@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from sgenet import distributed as sdist
 from sgenet.charset import ctc_greedy_decode, normalize_text
 from sgenet.imaging import bicubic_rgb
-from sgenet.models.registry import create_model, load_weights
 from sgenet.train.losses import ctc_loss
 from sgenet.train.trainer import Trainer
 
@@ -36,12 +34,6 @@ def word_matches(logits: torch.Tensor, labels: list[str]) -> int:
 
 class RecognizerTrainer(Trainer):
     """CTC training of a registry recognizer (``textrec`` or ``crnn``)."""
-
-    def build_model(self) -> nn.Module:
-        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
-        if self.cfg.model.init_weights:
-            load_weights(model, self.cfg.model.init_weights)
-        return model
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
         return recognizer_views(batch, self.cfg.data.hr_fraction)

@@ -12,12 +12,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
 from sgenet import distributed as sdist
 from sgenet.data.scene_patches import ScenePatches
-from sgenet.models.registry import create_model, load_weights
+from sgenet.models.registry import create_model
 from sgenet.models.scene_sr import SceneSR
 from sgenet.train.trainer import Trainer
 
@@ -48,12 +47,6 @@ class SceneTrainer(Trainer):
         patch = (d.patch[0], d.patch[1])
         parts = [ScenePatches([s], self.scale(), patch, d.background_fraction) for s in sources]
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
-
-    def build_model(self) -> nn.Module:
-        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
-        if self.cfg.model.init_weights:
-            load_weights(model, self.cfg.model.init_weights)
-        return model
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
         return batch["lr"]

@@ -42,7 +42,8 @@ from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
 
 
 class Trainer:
-    """Generic loop; subclasses implement ``build_model``, ``loss`` and ``validate``."""
+    """Generic loop; subclasses implement ``inputs``, ``loss`` and ``validate`` (and ``build_model`` where
+    a registry model needs more than its name and weights)."""
 
     best_mode = "max"  # whether a larger validation metric is better
 
@@ -137,7 +138,13 @@ class Trainer:
         return build_train_set(sources, d.synth_size, d.level, d.synth, seed=seed)
 
     def build_model(self) -> nn.Module:
-        raise NotImplementedError
+        """The registry model ``model.name`` with ``model.kwargs``, from ``model.init_weights`` if set."""
+        from sgenet.models.registry import create_model, load_weights
+
+        model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
+        if self.cfg.model.init_weights:
+            load_weights(model, self.cfg.model.init_weights)
+        return model
 
     def recognizer_of(self, model: nn.Module) -> nn.Module | None:
         """Sub-module trained at ``optim.recognizer_lr`` (None: one lr for everything)."""
