@@ -19,7 +19,6 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -27,10 +26,8 @@ from sgenet import distributed as sdist
 from sgenet.hardware import resolve_device, resolve_precision
 from sgenet.models.registry import nonfinite_tensors, save_weights
 from sgenet.train.checkpoint import (
-    CheckpointError,
     CheckpointManager,
     atomic_write_text,
-    capture_rng,
     restore_rng,
 )
 from sgenet.train.config import Config, dump_config
@@ -39,9 +36,10 @@ from sgenet.train.ddp import any_rank, max_replica_diff
 from sgenet.train.interrupt import StopRequests, TrainingDiverged, TrainingInterrupted
 from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
+from sgenet.train.run_state import RunState
 
 
-class Trainer:
+class Trainer(RunState):
     """Generic loop; subclasses implement ``inputs``, ``loss`` and ``validate`` (and ``build_model`` where
     a registry model needs more than its name and weights)."""
 
@@ -74,7 +72,7 @@ class Trainer:
         torch.manual_seed(seed)
         self.model = self.build_model().to(self.device)
         if run.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.step_module: nn.Module = self.wrap_step(self.model)
         self._ddp: nn.parallel.DistributedDataParallel | None = None  # for no_sync() between micro-batches
         if self.dist.enabled:
@@ -107,29 +105,6 @@ class Trainer:
         if self.is_main:
             dump_config(cfg, self.run_dir / "config.yaml")
             atomic_write_text(self.run_dir / "git_commit.txt", git_commit() + "\n")
-
-    def _load_latest(self) -> Path | None:
-        """Load the newest intact step checkpoint (falling back to older ones); its path, or None.
-
-        A truncated or damaged newest file is reported and skipped; if no step checkpoint can be
-        read, training stops with an error rather than starting over beside them.
-        """
-        paths = self.ckpt.step_paths()
-        problems = []
-        for path in reversed(paths):
-            try:
-                state = CheckpointManager.load(path)
-            except CheckpointError as exc:
-                problems.append(str(exc))
-                if self.is_main:
-                    print(f"warning: {exc}; trying an older checkpoint", flush=True)
-                continue
-            self.load_state(state)
-            return path
-        if problems:
-            raise CheckpointError(f"no usable checkpoint in {self.ckpt.dir}: " + "; ".join(problems)
-                                  + ". Move the damaged files away to start over")
-        return None
 
     # ---- hooks for subclasses -------------------------------------------------------------------
     def open_data(self, sources: list[str], seed: int) -> Dataset:
@@ -175,66 +150,6 @@ class Trainer:
 
     def export_name(self) -> str:
         return self.cfg.model.name
-
-    # ---- state --------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        rng = capture_rng()
-        rngs: list[Any] = [rng]
-        if self.dist.enabled:
-            rngs = [None] * self.dist.world_size
-            dist.all_gather_object(rngs, rng)
-        return {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-            "rng": rngs, "step": self.step, "best": self.best, "skipped": self.skipped,
-            "train_seconds": self.train_seconds,
-            "data": {"seed": self.cfg.run.seed, "batch_size": self.cfg.data.batch_size,
-                     "num_items": len(cast(Sized, self.train_set)), "next_step": self.step},
-            "config": self.cfg.to_dict(), "world_size": self.dist.world_size,
-        }
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        saved = state.get("config", {}).get("model", {})
-        now = self.cfg.to_dict()["model"]
-        if (saved.get("name"), saved.get("kwargs")) != (now["name"], now["kwargs"]):
-            raise ValueError(f"{self.ckpt.dir} holds checkpoints of model {saved.get('name')!r} "
-                             f"{saved.get('kwargs') or ''}, not {now['name']!r} {now['kwargs'] or ''}: "
-                             "choose another --out (or the same model settings to resume)")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.step, self.best, self.skipped = state["step"], state["best"], state.get("skipped", 0)
-        self.train_seconds = float(state.get("train_seconds", 0.0))
-        rngs = state["rng"]
-        self._pending_rng = rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0]
-        data = state["data"]
-        num_items = len(cast(Sized, self.train_set))
-        if data["num_items"] != num_items or data["batch_size"] != self.cfg.data.batch_size:
-            print("warning: resuming with a different training set or batch size: data order changes",
-                  flush=True)
-        if self.is_main:
-            print(f"resumed from step {self.step}", flush=True)
-            if warning := self.ckpt.missing_best_warning(self.best):
-                print(warning, flush=True)
-
-    def save(self, is_best: bool = False) -> Path | None:
-        """Write a checkpoint of this step (collective under DDP); returns its path on rank 0.
-
-        Weights that are not finite are never written: the last good checkpoint stays the newest
-        (and is not pushed out by ``run.keep_last``).
-        """
-        if nonfinite_tensors(self.model.state_dict()):  # replicas are identical: every rank agrees
-            self.logger.message(f"step {self.step}: the weights are not finite (NaN or inf); checkpoint "
-                                f"not written (last good: {self.last_good or 'none'})")
-            return None
-        state = self.state_dict()  # collective under DDP
-        path = None
-        if self.is_main:
-            path = self.ckpt.save(state, self.step, is_best=is_best)
-            self.last_good = path
-        sdist.barrier()
-        return path
 
     # ---- loop ---------------------------------------------------------------------------------
     def autocast(self):
