@@ -152,3 +152,29 @@ def test_train_scene_starts_from_its_recipe():
     assert cfg.data.background_fraction == 0.15 and cfg.optim.clip_grad == 0.0
     cfg = resolve_config(parser.parse_args(["train-scene", "--config", "scene_sr_x2", "--data", "photos"]))
     assert cfg.model.name == "scene_sr_x2"
+
+
+def test_train_scene_with_the_detection_loss_from_shipped_weights(tmp_path):
+    train = _photos(tmp_path / "train", size=(96, 64))
+    val = _photos(tmp_path / "val", count=2, seed=9, size=(96, 64))
+    out = tmp_path / "det"
+    args = ["train-scene", "--data", str(train), "--val", str(val), "--out", str(out), "--max-steps", "2",
+            "model.init_weights=scene_sr_x3", "loss.detect=1.0", "data.patch=[16, 32]", "data.batch_size=2",
+            "run.val_every=2", "run.log_every=1", *QUIET]
+    assert main(args) == 0
+    detect = column(out / "metrics.csv", "train/detect")
+    assert len(detect) == 2 and all(0 < v < 1 for v in detect)
+    metrics = out / "metrics.csv"
+    val_sr, val_bicubic = column(metrics, "val/detect"), column(metrics, "val/detect_bicubic")
+    assert len(val_sr) == 1 and 0 < val_sr[0] < 1 and 0 < val_bicubic[0] < 1
+    shipped = create_model("scene_sr_x3", pretrained=True).state_dict()
+    trained = load_file(out / "final.safetensors")
+    assert trained["head.weight"].shape == shipped["head.weight"].shape
+    assert not torch.equal(trained["tail.weight"], shipped["tail.weight"])  # started there, then moved
+    assert float((trained["tail.weight"] - shipped["tail.weight"]).abs().max()) < 0.05
+
+
+def test_a_negative_detection_weight_is_refused(tmp_path, capsys):
+    train = _photos(tmp_path / "train")
+    assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "loss.detect=-1"]) == 2
+    assert "loss.detect=-1" in capsys.readouterr().err

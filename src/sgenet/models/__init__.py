@@ -23,6 +23,7 @@ from torch import nn
 from sgenet.models import (  # noqa: F401  (register the factories)
     bicubic,
     crnn,
+    ppocr_det,
     ppocr_v6,
     recognizer,
     scene_sr,

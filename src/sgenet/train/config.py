@@ -68,6 +68,7 @@ class LossConfig:
     perception_recognizer: str = ""  # its weights (ppocr_v6_tiny, or a trained textrec/crnn file);
     # required if perception > 0 or text_ctc > 0
     perception_kind: str = "kl"  # kl | l1 (between log-probabilities on SR and HR)
+    detect: float = 0.0  # train-scene: the frozen ppocr_v6_det's text map of SR vs of HR (cross-entropy)
     scale: float = 100.0  # overall multiplier (the official code trains on 100 x loss)
 
 
@@ -131,7 +132,7 @@ class Config:
                         "optim.min_lr_ratio": self.optim.min_lr_ratio, "loss.pixel": self.loss.pixel,
                         "loss.gradient": self.loss.gradient, "loss.ctc": self.loss.ctc,
                         "loss.perception": self.loss.perception, "loss.text_ctc": self.loss.text_ctc,
-                        "loss.scale": self.loss.scale,
+                        "loss.scale": self.loss.scale, "loss.detect": self.loss.detect,
                         "data.num_workers": self.data.num_workers, "data.val_max": self.data.val_max,
                         "run.threads": self.run.threads, "run.sample_every": self.run.sample_every}
         for key, amount in non_negative.items():

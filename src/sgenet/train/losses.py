@@ -5,6 +5,7 @@ Every function takes tensors; :class:`SRLoss` combines them with the weights of 
 recognizer (``ppocr_v6_tiny``, or trained textrec/crnn weights), never one of the evaluation judges:
 a distillation term (``perception``: its reading of SR towards its reading of HR) and ``text_ctc``
 (its reading of SR vs the label). The recognizer resizes SR differentiably and always runs in fp32.
+:class:`DetectionMapLoss` does the same with a frozen text detector for the scene super-resolver.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgenet.charset import NUM_CLASSES, encode_batch
+from sgenet.models.ppocr_det import PPOCRv6Detector
 
 
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
@@ -123,3 +125,24 @@ class SRLoss(nn.Module):
         total = self.scale * sum(self.weights[k] * v for k, v in terms.items())
         assert isinstance(total, torch.Tensor)
         return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+class DetectionMapLoss(nn.Module):
+    """How differently a frozen text detector sees SR and HR: binary cross-entropy of its text map of the
+    SR (logits) against its map of the HR (probabilities), both padded by edge replication to the
+    detector's size multiple. Zero gradient reaches the detector; it stays in fp32 and eval mode."""
+
+    def __init__(self, detector: PPOCRv6Detector, multiple: int = 32) -> None:
+        super().__init__()
+        self.detector = detector.eval().requires_grad_(False)
+        self.multiple = multiple
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return F.pad(x, (0, -w % self.multiple, 0, -h % self.multiple), mode="replicate")
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = torch.sigmoid(self.detector.logits(self.pad(hr.float())))
+        logits = self.detector.logits(self.pad(sr.float().clamp(0, 1)))
+        return F.binary_cross_entropy_with_logits(logits, target)

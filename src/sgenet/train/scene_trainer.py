@@ -2,8 +2,11 @@
 
 Pairs are patches of real images and their area-averaged LR (:class:`~sgenet.data.scene_patches.ScenePatches`,
 ``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds); the loss is the L1
-distance to the HR patch (x ``loss.pixel`` x ``loss.scale``); validation reports the PSNR of the SR
-and of bicubic interpolation on the patches of ``data.val`` (best: the highest SR PSNR).
+distance to the HR patch (x ``loss.pixel``), plus, with ``loss.detect`` > 0, the detection-aware term: how
+differently the reader's own text detector (``ppocr_v6_det``, frozen) sees the SR and the HR patch
+(:class:`~sgenet.train.losses.DetectionMapLoss`); all x ``loss.scale``. Validation reports the PSNR of the
+SR and of bicubic interpolation on the patches of ``data.val`` (best: the highest SR PSNR), and with the
+detection term its value for the SR and for bicubic.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from sgenet import distributed as sdist
 from sgenet.data.scene_patches import ScenePatches
+from sgenet.models.ppocr_det import PPOCRv6Detector
 from sgenet.models.registry import create_model
 from sgenet.models.scene_sr import SceneSR
+from sgenet.train.losses import DetectionMapLoss
 from sgenet.train.trainer import Trainer
 
 
@@ -31,6 +36,14 @@ class SceneTrainer(Trainer):
     """L1 training of a registry :class:`~sgenet.models.scene_sr.SceneSR`."""
 
     best_mode = "max"
+
+    def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
+        super().__init__(cfg, run_dir, resume, accum_steps)
+        self.detect_loss: DetectionMapLoss | None = None
+        if cfg.loss.detect > 0:
+            detector = create_model("ppocr_v6_det", pretrained=True)
+            assert isinstance(detector, PPOCRv6Detector)
+            self.detect_loss = DetectionMapLoss(detector.to(self.device))
 
     def scale(self) -> int:
         with torch.device("meta"):
@@ -52,8 +65,13 @@ class SceneTrainer(Trainer):
         return batch["lr"]
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        lc = self.cfg.loss
         l1 = F.l1_loss(outputs.float(), batch["hr"])
-        return self.cfg.loss.scale * self.cfg.loss.pixel * l1, {"l1": float(l1.detach())}
+        total, stats = lc.pixel * l1, {"l1": float(l1.detach())}
+        if self.detect_loss is not None:
+            detect = self.detect_loss(outputs, batch["hr"])
+            total, stats["detect"] = total + lc.detect * detect, float(detect.detach())
+        return lc.scale * total, stats
 
     @property
     def best_key(self) -> str:
@@ -62,16 +80,22 @@ class SceneTrainer(Trainer):
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         self.model.eval()
-        sums = torch.zeros(3, dtype=torch.float64)  # psnr_sr, psnr_bicubic, count
+        sums = torch.zeros(5, dtype=torch.float64)  # psnr sr, psnr bicubic, count, detect sr, detect bicubic
         for batch in self.val_loader():
             batch = self.to_device(batch)
             lr, hr = batch["lr"], batch["hr"]
             with self.autocast():
                 sr = self.model(lr).float()
             bicubic = F.interpolate(lr, size=hr.shape[-2:], mode="bicubic", align_corners=False)
-            sums += torch.tensor([float(psnr_per_image(sr, hr).sum()),
-                                  float(psnr_per_image(bicubic, hr).sum()), len(lr)], dtype=torch.float64)
+            n = len(lr)
+            row = [float(psnr_per_image(sr, hr).sum()), float(psnr_per_image(bicubic, hr).sum()), n, 0, 0]
+            if self.detect_loss is not None:
+                row[3:] = [n * float(self.detect_loss(sr, hr)), n * float(self.detect_loss(bicubic, hr))]
+            sums += torch.tensor(row, dtype=torch.float64)
         sdist.all_reduce_sum(sums)
-        n = max(1.0, float(sums[2]))
-        return {"val/psnr": float(sums[0]) / n, "val/psnr_bicubic": float(sums[1]) / n,
-                "val/count": float(sums[2])}
+        total = max(1.0, float(sums[2]))
+        out = {"val/psnr": float(sums[0]) / total, "val/psnr_bicubic": float(sums[1]) / total,
+               "val/count": float(sums[2])}
+        if self.detect_loss is not None:
+            out |= {"val/detect": float(sums[3]) / total, "val/detect_bicubic": float(sums[4]) / total}
+        return out

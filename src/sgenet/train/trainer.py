@@ -113,12 +113,16 @@ class Trainer(RunState):
         return build_train_set(sources, d.synth_size, d.level, d.synth, seed=seed)
 
     def build_model(self) -> nn.Module:
-        """The registry model ``model.name`` with ``model.kwargs``, from ``model.init_weights`` if set."""
-        from sgenet.models.registry import create_model, load_weights
+        """The registry model ``model.name`` with ``model.kwargs``, from ``model.init_weights`` if set
+        (a safetensors file, or a registered name: its shipped weights)."""
+        from sgenet.models.registry import create_model, list_models, load_weights
 
         model = create_model(self.cfg.model.name, **self.cfg.model.kwargs)
-        if self.cfg.model.init_weights:
-            load_weights(model, self.cfg.model.init_weights)
+        init = self.cfg.model.init_weights
+        if init and init in list_models(pretrained=True):
+            model.load_state_dict(create_model(init, pretrained=True).state_dict())
+        elif init:
+            load_weights(model, init)
         return model
 
     def recognizer_of(self, model: nn.Module) -> nn.Module | None:
