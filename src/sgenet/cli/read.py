@@ -24,6 +24,8 @@ from tqdm import tqdm
 from sgenet.cli.argtypes import float_range, int_range
 from sgenet.deploy.io import collect_cli_inputs, output_path, save_image_atomic, tsv_field, write_text_atomic
 
+SCENE_SR_DEFAULT = ("scene_sr_x2", "scene_sr_x3")  # sgenet.read.reader.SCENE_SR (not imported: torch)
+
 HELP = "read the text in photos: detect, super-resolve the small words, recognise (JSON + picture)"
 
 
@@ -37,9 +39,10 @@ def add_parser(subparsers) -> None:
                    help="SR model for the small words: registry name, .safetensors or .onnx")
     p.add_argument("--no-sr", action="store_true",
                    help="no super-resolution: bicubic enlargement, every word read in its plain crop")
-    p.add_argument("--scene-sr", nargs="+", default=["scene_sr_x2", "scene_sr_x3"], metavar="MODEL",
+    p.add_argument("--scene-sr", nargs="+", default=list(SCENE_SR_DEFAULT), metavar="MODEL",
                    help="the super-resolvers that enlarge small photos, one per scale (names or .safetensors "
-                        "of `sgenet train-scene`; default: %(default)s); none: bicubic interpolation")
+                        f"of `sgenet train-scene`; default: {' '.join(SCENE_SR_DEFAULT)}); none: bicubic "
+                        "interpolation")
     p.add_argument("--sr-below", type=float_range(0.0, 10000.0), default=24.0,
                    help="words less than this many pixels high are also read super-resolved")
     p.add_argument("--sr-margin", type=float_range(-1.0, 1.0), default=0.05,
