@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgenet.models.layers import check_image_input
-from sgenet.models.ppocr_v6 import LCNetV4Block
+from sgenet.models.ppocr_v6 import LCNetV4Block, SqueezeExcite
 from sgenet.models.registry import register_model
 
 # (channels in, channels out, stride of the depthwise conv, squeeze-excite) per backbone block
@@ -61,17 +61,9 @@ class Stem(nn.Module):
         return F.relu(self.stem4(x))
 
 
-class ResidualSE(nn.Module):
-    """``x + x * gate(x)``: mean -> 1x1 (C/4) -> ReLU -> 1x1 -> Paddle's hard sigmoid (slope 0.2)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, channels // 4, 1)
-        self.expand = nn.Conv2d(channels // 4, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True))))
-        return x + x * (0.2 * gate + 0.5).clamp(0.0, 1.0)
+def residual_se(channels: int) -> SqueezeExcite:
+    """The neck's ``x + x * gate(x)`` with Paddle's hard sigmoid."""
+    return SqueezeExcite(channels, paddle_slope=True, residual=True)
 
 
 class LevelIn(nn.Module):
@@ -80,7 +72,7 @@ class LevelIn(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(channels, NECK, 1, bias=False)
-        self.se = ResidualSE(NECK)
+        self.se = residual_se(NECK)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.se(self.conv(x))
@@ -93,7 +85,7 @@ class LevelOut(nn.Module):
         super().__init__()
         self.depthwise = nn.Conv2d(NECK, NECK, 7, padding=3, groups=NECK)
         self.conv = nn.Conv2d(NECK, NECK // 4, 1, bias=False)
-        self.se = ResidualSE(NECK // 4)
+        self.se = residual_se(NECK // 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.se(self.conv(self.depthwise(x)))

@@ -35,16 +35,19 @@ BLOCKS: tuple[tuple[int, int, tuple[int, int], bool], ...] = (
 
 
 class SqueezeExcite(nn.Module):
-    """Channel gate: mean over H x W -> 1x1 conv (C/4) -> ReLU -> 1x1 conv -> hard sigmoid."""
+    """Channel gate: mean over H x W -> 1x1 conv (C/4) -> ReLU -> 1x1 conv -> hard sigmoid (torch's, slope
+    1/6, or with ``paddle_slope`` Paddle's, slope 0.2); ``x * gate``, ``x + x * gate`` if ``residual``."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, paddle_slope: bool = False, residual: bool = False) -> None:
         super().__init__()
         self.reduce = nn.Conv2d(channels, channels // 4, 1)
         self.expand = nn.Conv2d(channels // 4, channels, 1)
+        self.paddle_slope, self.residual = paddle_slope, residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate = self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True))))
-        return x * F.hardsigmoid(gate)
+        gate = (0.2 * gate + 0.5).clamp(0.0, 1.0) if self.paddle_slope else F.hardsigmoid(gate)
+        return x + x * gate if self.residual else x * gate
 
 
 class LCNetV4Block(nn.Module):
