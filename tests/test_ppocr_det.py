@@ -59,3 +59,12 @@ def test_detection_loss_is_lowest_at_the_reference_and_trains_only_the_image(det
     at_blur.backward()
     assert blurred.grad is not None and float(blurred.grad.abs().sum()) > 0
     assert all(p.grad is None and not p.requires_grad for p in detector.parameters())
+
+
+def test_detection_loss_runs_in_fp32_under_bf16_autocast(detector):
+    hr = _scene((96, 48), seed=2)
+    loss = DetectionMapLoss(detector)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = loss(hr * 0.9, hr)
+    assert value.dtype == torch.float32
+    assert torch.allclose(value, loss(hr * 0.9, hr))

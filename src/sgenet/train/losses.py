@@ -142,7 +142,8 @@ class DetectionMapLoss(nn.Module):
         return F.pad(x, (0, -w % self.multiple, 0, -h % self.multiple), mode="replicate")
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            target = torch.sigmoid(self.detector.logits(self.pad(hr.float())))
-        logits = self.detector.logits(self.pad(sr.float().clamp(0, 1)))
-        return F.binary_cross_entropy_with_logits(logits, target)
+        with torch.autocast(sr.device.type, enabled=False):  # the detector stays in fp32
+            with torch.no_grad():
+                target = torch.sigmoid(self.detector.logits(self.pad(hr.float())))
+            logits = self.detector.logits(self.pad(sr.float().clamp(0, 1)))
+            return F.binary_cross_entropy_with_logits(logits, target)
