@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -28,9 +26,11 @@ def _scene(size=(320, 224), seed=3) -> torch.Tensor:
 
 def test_parity_with_onnx_runtime_and_it_finds_the_words(detector):
     import onnxruntime as ort
-    import rapidocr
 
-    onnx_file = Path(rapidocr.__file__).parent / "models" / "PP-OCRv6_det_small.onnx"  # what the reader runs
+    from sgenet.eval.ppocr import find_package_file
+
+    onnx_file = find_package_file("rapidocr", "models/PP-OCRv6_det_small.onnx")  # what the reader runs
+    assert onnx_file is not None
     image = _scene()
     x = detector.prepare(image)
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])

@@ -28,9 +28,12 @@ SOURCE = "rapidocr==3.10.0"
 
 def onnx_path() -> Path:
     """The detector's ONNX file inside the installed ``rapidocr`` package."""
-    import rapidocr
+    from sgenet.eval.ppocr import find_package_file
 
-    return Path(rapidocr.__file__).resolve().parent / "models" / ONNX_NAME
+    path = find_package_file("rapidocr", f"models/{ONNX_NAME}")
+    if path is None:
+        raise SystemExit(f"rapidocr's {ONNX_NAME} not found: pip install rapidocr==3.10.0, or pass --onnx")
+    return path
 
 
 def conv_tensors(model) -> list[np.ndarray]:
