@@ -112,6 +112,29 @@ def test_patches_are_area_averaged_seeded_and_skip_small_images(tmp_path):
         ScenePatches([str(folder)], scale=3, patch=(100, 200))
 
 
+def test_shrink_makes_a_photos_details_smaller_but_never_below_the_patch(tmp_path):
+    from sgenet.data.scene_patches import ScenePatches
+
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    board = (np.indices((240, 480)).sum(0) // 4 % 2 * 255).astype(np.uint8)  # 4-px squares
+    Image.fromarray(np.stack([board] * 3, -1)).save(folder / "board.png")
+    Image.fromarray(np.stack([board[:30, :60]] * 3, -1)).save(folder / "just_fits.png")
+    plain = ScenePatches([str(folder)], scale=3, patch=(10, 20))
+    shrunk = ScenePatches([str(folder)], scale=3, patch=(10, 20), shrink=(0.125, 0.125))
+    np.random.seed(1)
+    sharp = plain[0]["hr"]
+    np.random.seed(1)
+    grey = shrunk[0]["hr"]  # 8x smaller: the 4-px squares average out to grey
+    assert float(sharp.std()) > 0.45 and float(grey.std()) < 0.05
+    assert abs(float(grey.mean()) - 0.5) < 0.05
+    np.random.seed(1)
+    fitted = shrunk[1]  # 30 x 60 is the HR patch itself: never shrunk below it
+    assert fitted["hr"].shape == (3, 30, 60) and float(fitted["hr"].std()) > 0.45
+    with pytest.raises(ValueError, match="shrink"):
+        ScenePatches([str(folder)], scale=3, shrink=(0.5, 0.25))
+
+
 def _train_args(train, val, out, steps):
     return ["train-scene", "--data", str(train), "--val", str(val), "--out", str(out),
             "--max-steps", str(steps),
@@ -178,3 +201,10 @@ def test_a_negative_detection_weight_is_refused(tmp_path, capsys):
     train = _photos(tmp_path / "train")
     assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "loss.detect=-1"]) == 2
     assert "loss.detect=-1" in capsys.readouterr().err
+
+
+def test_a_shrink_range_out_of_order_is_refused(tmp_path, capsys):
+    train = _photos(tmp_path / "train")
+    args = ["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "data.shrink=[0.5, 0.2]"]
+    assert main(args) == 2
+    assert "data.shrink=[0.5, 0.2]" in capsys.readouterr().err

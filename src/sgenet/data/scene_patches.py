@@ -3,10 +3,13 @@
 Item ``i`` is a random ``scale * h x scale * w`` patch of image ``i mod N`` of the source folders (real
 photos or word crops, labels not needed; images smaller than the patch are skipped) and its
 ``h x w`` low-resolution version made by area averaging (OpenCV ``INTER_AREA``: the pixels of a
-smaller sensor), flipped left-right half the time. A share ``background_fraction`` of the items are
-text-free synthetic backgrounds (:mod:`sgenet.data.backgrounds`) instead, so that the model learns to
-leave plain surfaces plain (invented edges become false detections). Randomness comes from the numpy
-generator the training loader seeds per item, so an item is the same in every run and resume.
+smaller sensor), flipped left-right half the time. With ``shrink=(lo, hi)`` the source image is first
+area-downscaled by a factor drawn log-uniformly from ``[lo, hi]`` (never so far that it no longer covers
+the patch): a photo's large words then also appear at the few-pixel sizes a small photo has. A share
+``background_fraction`` of the items are text-free synthetic backgrounds (:mod:`sgenet.data.backgrounds`)
+instead, so that the model learns to leave plain surfaces plain (invented edges become false detections).
+Randomness comes from the numpy generator the training loader seeds per item, so an item is the same in
+every run and resume.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ class ScenePatches(Dataset):
     """``{"lr": 3 x h x w, "hr": 3 x sh x sw, "label": ""}`` patches of the images in ``folders``."""
 
     def __init__(self, folders: Sequence[str], scale: int, patch: tuple[int, int] = (10, 20),
-                 background_fraction: float = 0.0) -> None:
+                 background_fraction: float = 0.0, shrink: tuple[float, float] = (1.0, 1.0)) -> None:
         if scale < 1 or min(patch) < 1:
             raise ValueError(f"scale and patch sizes must be >= 1, got {scale}, {patch}")
+        if not 0.0 < shrink[0] <= shrink[1] <= 1.0:
+            raise ValueError(f"shrink must be 0 < lo <= hi <= 1, got {list(shrink)}")
         if not 0.0 <= background_fraction <= 1.0:
             raise ValueError(f"background_fraction must be in [0, 1], got {background_fraction}")
-        self.scale, self.background_fraction = scale, background_fraction
+        self.scale, self.background_fraction, self.shrink = scale, background_fraction, shrink
         self.hr_size = (patch[0] * scale, patch[1] * scale)
         self.paths = []
         for folder in folders:
@@ -58,11 +63,26 @@ class ScenePatches(Dataset):
 
             return (np.clip(make_background(ph, pw, rng), 0, 1) * 255 + 0.5).astype(np.uint8)
         rgb = np.asarray(load_image(self.paths[index])[0].convert("RGB"))
+        if self.shrink[0] < 1.0:
+            rgb = self.shrunk(rgb, rng)
         # window corners on the LR grid, so the patch's LR pixels are whole sensor pixels
         y = int(rng.integers(0, (rgb.shape[0] - ph) // self.scale + 1)) * self.scale
         x = int(rng.integers(0, (rgb.shape[1] - pw) // self.scale + 1)) * self.scale
         patch = rgb[y:y + ph, x:x + pw]
         return patch[:, ::-1] if rng.random() < 0.5 else patch
+
+    def shrunk(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``rgb`` area-downscaled by a random factor of ``shrink`` (at least covering the HR patch)."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        floor = max(self.hr_size[0] / height, self.hr_size[1] / width)
+        lo, hi = max(self.shrink[0], floor), max(self.shrink[1], floor)
+        factor = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        if factor >= 1.0:
+            return rgb
+        size = (max(self.hr_size[1], round(width * factor)), max(self.hr_size[0], round(height * factor)))
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
     def __getitem__(self, index: int) -> dict:
         import cv2

@@ -42,6 +42,7 @@ class DataConfig:
     hr_fraction: float = 0.5  # recognizer training: share of HR crops (rest: bicubic-upsampled LR)
     patch: tuple[int, int] = (10, 20)  # scene SR training: LR patch (height, width) in pixels
     background_fraction: float = 0.0  # scene SR training: share of text-free synthetic backgrounds
+    shrink: tuple[float, float] = (1.0, 1.0)  # scene SR training: source images area-downscaled by [lo, hi]
 
 
 @dataclass
@@ -156,6 +157,8 @@ class Config:
         if not 0.0 <= self.data.background_fraction <= 1.0:
             raise ValueError(f"config data.background_fraction={self.data.background_fraction}: "
                              "must be in [0, 1]")
+        if not 0.0 < self.data.shrink[0] <= self.data.shrink[1] <= 1.0:
+            raise ValueError(f"config data.shrink={list(self.data.shrink)}: must be 0 < lo <= hi <= 1")
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
         if (self.loss.perception > 0 or self.loss.text_ctc > 0) and not self.loss.perception_recognizer:

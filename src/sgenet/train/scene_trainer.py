@@ -58,7 +58,8 @@ class SceneTrainer(Trainer):
             raise ValueError("no training data: pass --data FOLDER (images or word crops)")
         d = self.cfg.data
         patch = (d.patch[0], d.patch[1])
-        parts = [ScenePatches([s], self.scale(), patch, d.background_fraction) for s in sources]
+        shrink = (d.shrink[0], d.shrink[1])
+        parts = [ScenePatches([s], self.scale(), patch, d.background_fraction, shrink) for s in sources]
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
