@@ -208,3 +208,13 @@ def test_a_shrink_range_out_of_order_is_refused(tmp_path, capsys):
     args = ["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "data.shrink=[0.5, 0.2]"]
     assert main(args) == 2
     assert "data.shrink=[0.5, 0.2]" in capsys.readouterr().err
+
+
+def test_validation_patches_are_not_shrunk(tmp_path):
+    train, val = _photos(tmp_path / "train"), _photos(tmp_path / "val", count=3, seed=9)
+    plain, shrunk = tmp_path / "plain", tmp_path / "shrunk"
+    assert main(_train_args(train, val, plain, 4)) == 0
+    assert main([*_train_args(train, val, shrunk, 4), "data.shrink=[0.5, 0.5]"]) == 0
+    bicubic = column(plain / "metrics.csv", "val/psnr_bicubic")
+    assert bicubic and column(shrunk / "metrics.csv", "val/psnr_bicubic") == bicubic
+    assert column(shrunk / "metrics.csv", "train/l1") != column(plain / "metrics.csv", "train/l1")

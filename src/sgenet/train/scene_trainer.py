@@ -1,7 +1,8 @@
 """``sgenet train-scene``: the whole-photo super-resolver (``scene_sr_x2`` / ``scene_sr_x3``).
 
 Pairs are patches of real images and their area-averaged LR (:class:`~sgenet.data.scene_patches.ScenePatches`,
-``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds); the loss is the L1
+``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds, ``data.shrink`` for
+training only); the loss is the L1
 distance to the HR patch (x ``loss.pixel``), plus, with ``loss.detect`` > 0, the detection-aware term: how
 differently the reader's own text detector (``ppocr_v6_det``, frozen) sees the SR and the HR patch
 (:class:`~sgenet.train.losses.DetectionMapLoss`); all x ``loss.scale``. Validation reports the PSNR of the
@@ -53,12 +54,12 @@ class SceneTrainer(Trainer):
                              "scene_sr_x3); word-crop models train with `sgenet train`")
         return model.scale
 
-    def open_data(self, sources: list[str], seed: int) -> Dataset:
+    def open_data(self, sources: list[str], seed: int, validation: bool = False) -> Dataset:
         if not sources:
             raise ValueError("no training data: pass --data FOLDER (images or word crops)")
         d = self.cfg.data
         patch = (d.patch[0], d.patch[1])
-        shrink = (d.shrink[0], d.shrink[1])
+        shrink = (1.0, 1.0) if validation else (d.shrink[0], d.shrink[1])  # validation: the images as given
         parts = [ScenePatches([s], self.scale(), patch, d.background_fraction, shrink) for s in sources]
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 

@@ -63,7 +63,7 @@ class Trainer(RunState):
         self.train_set = self.open_data(d.train, seed=run.seed)
         self.val_set = None
         if d.val:  # fixed seed: the same validation items whatever the training seed
-            self.val_set = self.open_data([d.val], seed=999_999)
+            self.val_set = self.open_data([d.val], seed=999_999, validation=True)
         sdist.init_distributed(self.device)
         self.is_main = self.dist.is_main
         seed = run.seed + self.dist.rank  # per-rank streams for dropout etc.; data order is global
@@ -107,7 +107,7 @@ class Trainer(RunState):
             atomic_write_text(self.run_dir / "git_commit.txt", git_commit() + "\n")
 
     # ---- hooks for subclasses -------------------------------------------------------------------
-    def open_data(self, sources: list[str], seed: int) -> Dataset:
+    def open_data(self, sources: list[str], seed: int, validation: bool = False) -> Dataset:
         """The training (or validation) set of ``sources``: LR/HR word pairs by default."""
         d = self.cfg.data
         return build_train_set(sources, d.synth_size, d.level, d.synth, seed=seed)
