@@ -218,3 +218,14 @@ def test_validation_patches_are_not_shrunk(tmp_path):
     bicubic = column(plain / "metrics.csv", "val/psnr_bicubic")
     assert bicubic and column(shrunk / "metrics.csv", "val/psnr_bicubic") == bicubic
     assert column(shrunk / "metrics.csv", "train/l1") != column(plain / "metrics.csv", "train/l1")
+
+
+def test_a_folder_given_as_path_at_k_is_sampled_k_times_as_often(tmp_path):
+    train, val = _photos(tmp_path / "train"), _photos(tmp_path / "val", count=3, seed=9)
+    once, thrice = tmp_path / "once", tmp_path / "thrice"
+    assert main(_train_args(train, val, once, 2)) == 0
+    args = _train_args(train, val, thrice, 2)
+    args[args.index(str(train))] = f"{train}@3"
+    assert main(args) == 0
+    epochs_once, epochs_thrice = (column(run / "metrics.csv", "epoch") for run in (once, thrice))
+    assert epochs_once and epochs_once[-1] == pytest.approx(3 * epochs_thrice[-1], rel=1e-4)

@@ -128,7 +128,7 @@ def _check_sample(sample: dict[str, Any], source: str) -> None:
             raise ValueError(f"{source}: sample {key!r} should be {shape}, got {got}")
 
 
-def _parse_spec(spec: str) -> tuple[str, int]:
+def parse_source_spec(spec: str) -> tuple[str, int]:
     """``PATH@K`` -> (PATH, K): the source repeated K times (image folders: K different degradations)."""
     path, sep, times = spec.rpartition("@")
     if sep and times.isdigit() and path:
@@ -145,7 +145,7 @@ def open_source(spec: str, synth_size: int = 1_000_000, level: str = "",
     from sgenet.data.datasets import ConcatPairs, PairDataset
     from sgenet.data.registry import resolve_dataset
 
-    path, times = _parse_spec(spec)
+    path, times = parse_source_spec(spec)
     parts: list[PairDataset] = []
     for k in range(times):
         # synth / synth: -> synth_size pairs, map-style and deterministic per index: resumable and

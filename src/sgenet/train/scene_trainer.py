@@ -23,6 +23,7 @@ from sgenet.data.scene_patches import ScenePatches
 from sgenet.models.ppocr_det import PPOCRv6Detector
 from sgenet.models.registry import create_model
 from sgenet.models.scene_sr import SceneSR
+from sgenet.train.data import parse_source_spec
 from sgenet.train.losses import DetectionMapLoss
 from sgenet.train.trainer import Trainer
 
@@ -60,7 +61,10 @@ class SceneTrainer(Trainer):
         d = self.cfg.data
         patch = (d.patch[0], d.patch[1])
         shrink = (1.0, 1.0) if validation else (d.shrink[0], d.shrink[1])  # validation: the images as given
-        parts = [ScenePatches([s], self.scale(), patch, d.background_fraction, shrink) for s in sources]
+        parts: list[Dataset] = []
+        for spec in sources:  # PATH@K: the folder sampled K times as often, as in `sgenet train`
+            path, times = parse_source_spec(spec)
+            parts += [ScenePatches([path], self.scale(), patch, d.background_fraction, shrink)] * times
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
