@@ -13,7 +13,9 @@ a low-resolution camera. Systems, all reporting words:
 * ``read-scene``: small photos enlarged by the scene super-resolver (and by bicubic interpolation, the
   two passes' words merged), no crop SR (derived from ``read-sr``'s plain readings unless ``--separate``);
 * ``read-sr``: ``sgenet read`` (scene SR merged with the bicubic enlargement's words, plus SR of the
-  words under 24 px and the gate).
+  words under 24 px and the gate);
+* ``read-oracle``: ``read-sr`` with a perfect scene super-resolver: the native photo (before the
+  downscaling) in place of the scene SR's enlargement, the ceiling of any scene SR model.
 
 With ``--scene-sr none`` the Readers enlarge by bicubic interpolation (the session-14 systems) and
 ``read-nosr`` is the one derived from ``read-sr``.
@@ -38,7 +40,7 @@ import numpy as np
 
 from sgenet.read.metric import Counts, load_ic15_gt, match_image
 
-SYSTEMS = ("rapidocr", "read-nosr", "read-scene", "read-sr")
+SYSTEMS = ("rapidocr", "read-nosr", "read-scene", "read-sr", "read-oracle")
 
 
 def image_number(path: Path) -> int:
@@ -64,6 +66,29 @@ def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
     h, w = bgr.shape[:2]
     size = (max(1, round(w / factor)), max(1, round(h / factor)))
     return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def oracle_reader(**options):
+    """A Reader whose scene-SR view is the native photo given to ``read(bgr, native)`` (resized to the
+    enlargement's size): a perfect scene super-resolver, merged with the bicubic view as ``read-sr``."""
+    from sgenet.read.enlarge import SceneEnlarger, resize
+    from sgenet.read.reader import Reader
+
+    class OracleReader(Reader):
+        native: np.ndarray
+
+        def views(self, rgb: np.ndarray) -> list[np.ndarray]:
+            factor = self.enlargement(*rgb.shape[:2])
+            if factor <= 1:
+                return [rgb]
+            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
+            return [resize(self.native, size), SceneEnlarger()(rgb, factor)]
+
+        def read(self, bgr: np.ndarray, native: np.ndarray) -> list:
+            self.native = np.ascontiguousarray(native[:, :, ::-1])
+            return self.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+
+    return OracleReader(**options)
 
 
 def parse_params(items: list[str]) -> dict:
@@ -113,6 +138,9 @@ def make_systems(names: list[str], threads: int, device: str,
         readers["read-sr"] = Reader(scene_sr=scene_sr, threads=threads, device=device, **options)
     for name, reader in readers.items():
         systems[name] = lambda bgr, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+    if "read-oracle" in names:  # called with (bgr, native bgr)
+        readers["read-oracle"] = oracle = oracle_reader(threads=threads, device=device, **options)
+        systems["read-oracle"] = oracle.read
     return {n: systems[n] for n in names}, readers
 
 
@@ -177,6 +205,7 @@ def main() -> None:
     scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}][merge_bicubic]"
     tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
             for name in SYSTEMS}
+    tags["read-oracle"] = read_tag + "[native_view][merge_bicubic]"
 
     def scored(name: str, gt: list, words: list) -> dict[str, list]:
         """``{row name: counts}`` of one system's words (a Reader's at every threshold)."""
@@ -198,10 +227,11 @@ def main() -> None:
             for image_path, gt_path in pairs:
                 key = f"{scale:g}/{name}{tags[name]}/{image_path.name}"
                 if key not in done:
-                    bgr = downscale(cv2.imread(str(image_path), cv2.IMREAD_COLOR), scale)
+                    native = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+                    bgr = downscale(native, scale)
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
                     start = time.perf_counter()
-                    words = system(bgr)
+                    words = system(bgr, native) if name == "read-oracle" else system(bgr)
                     secs = time.perf_counter() - start
                     record = {row: [*counts, secs] for row, counts in scored(name, gt, words).items()}
                     if name == "read-sr" and derive:

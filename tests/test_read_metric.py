@@ -128,3 +128,38 @@ def test_benchmark_scores_readers_at_several_thresholds_from_one_pass(tmp_path, 
         loose, strict = rows[f"{system}@0"], rows[f"{system}@1.5"]
         assert loose["correct"] >= 2
         assert strict["detections"] == 0 < loose["detections"]  # no reading is surer than 1
+
+
+def test_benchmark_oracle_reads_the_native_photo_in_place_of_the_scene_sr(tmp_path, monkeypatch):
+    """``read-oracle``: the scene-SR view is the native photo (at the enlargement's size), beside the
+    bicubic view; it reads more of a small scene's words than the bicubic enlargement alone."""
+    import json
+    import sys
+
+    pytest.importorskip("rapidocr")
+    from sgenet.read.enlarge import SceneEnlarger, resize
+    from sgenet.read.scene import render_scene
+
+    bench = load_script("bench/e2e_ic15.py")
+    image, truth = render_scene(seed=3)
+    native = np.asarray(image)[:, :, ::-1]
+    small = bench.downscale(native, 2.5)
+    oracle = bench.oracle_reader(threads=1, device="cpu")
+    oracle.native = np.ascontiguousarray(native[:, :, ::-1])
+    views = oracle.views(np.ascontiguousarray(small[:, :, ::-1]))
+    size = (views[0].shape[1], views[0].shape[0])
+    assert size == (round(small.shape[1] * 4), round(small.shape[0] * 4))  # 128 px high: enlarged 4x
+    assert np.array_equal(views[0], resize(oracle.native, size))
+    assert np.array_equal(views[1], SceneEnlarger()(np.ascontiguousarray(small[:, :, ::-1]), 4.0))
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "gts").mkdir()
+    image.save(data / "images" / "img_1.jpg", quality=95)
+    lines = [",".join(f"{v:.0f}" for point in quad for v in point) + f",{text}" for text, quad in truth]
+    (data / "gts" / "gt_img_1.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "e2e.json"
+    monkeypatch.setattr(sys, "argv", ["e2e_ic15.py", "--data", str(data), "--scales", "2.5",
+                                      "--systems", "read-nosr", "read-oracle", "--json", str(out)])
+    bench.main()
+    rows = {r["system"]: r for r in json.loads(out.read_text())}
+    assert rows["read-oracle"]["correct"] > rows["read-nosr"]["correct"]
