@@ -70,7 +70,8 @@ def downscale(bgr: np.ndarray, factor: float) -> np.ndarray:
 
 def oracle_reader(**options):
     """A Reader whose scene-SR view is the native photo given to ``read(bgr, native)`` (resized to the
-    enlargement's size): a perfect scene super-resolver, merged with the bicubic view as ``read-sr``."""
+    bicubic enlargement's size): a perfect scene super-resolver, merged with the bicubic view as in
+    ``read-sr``."""
     from sgenet.read.enlarge import SceneEnlarger, resize
     from sgenet.read.reader import Reader
 
@@ -81,14 +82,14 @@ def oracle_reader(**options):
             factor = self.enlargement(*rgb.shape[:2])
             if factor <= 1:
                 return [rgb]
-            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
-            return [resize(self.native, size), SceneEnlarger()(rgb, factor)]
+            bicubic = SceneEnlarger()(rgb, factor)
+            return [resize(self.native, (bicubic.shape[1], bicubic.shape[0])), bicubic]
 
         def read(self, bgr: np.ndarray, native: np.ndarray) -> list:
             self.native = np.ascontiguousarray(native[:, :, ::-1])
             return self.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
 
-    return OracleReader(**options)
+    return OracleReader(scene_sr=False, **options)  # its views never use the scene SR models
 
 
 def parse_params(items: list[str]) -> dict:
@@ -108,7 +109,8 @@ def make_systems(names: list[str], threads: int, device: str,
                  rapidocr_params: dict | None = None,
                  upscale_below: float | None = None,
                  min_confidence: float | None = None, scene_sr=True) -> tuple[dict, dict]:
-    """``({name: callable(bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``; ``rapidocr_params``
+    """``({name: callable(bgr, native bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``: each
+    system reads the downscaled photo ``bgr`` (only ``read-oracle`` looks at ``native``); ``rapidocr_params``
     are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``);
     ``upscale_below``, ``min_confidence`` and ``scene_sr`` are the Readers' (``None``: their defaults)."""
     from rapidocr import RapidOCR
@@ -122,7 +124,7 @@ def make_systems(names: list[str], threads: int, device: str,
                                   "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                                   **(rapidocr_params or {})})
 
-        def rapid(bgr):
+        def rapid(bgr, native):
             return [(q, t) for q, t, _ in line_words(engine(bgr, return_word_box=True))]
         systems["rapidocr"] = rapid
 
@@ -137,8 +139,8 @@ def make_systems(names: list[str], threads: int, device: str,
     if "read-sr" in names:
         readers["read-sr"] = Reader(scene_sr=scene_sr, threads=threads, device=device, **options)
     for name, reader in readers.items():
-        systems[name] = lambda bgr, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
-    if "read-oracle" in names:  # called with (bgr, native bgr)
+        systems[name] = lambda bgr, native, r=reader: r.read_array(np.ascontiguousarray(bgr[:, :, ::-1]))
+    if "read-oracle" in names:
         readers["read-oracle"] = oracle = oracle_reader(threads=threads, device=device, **options)
         systems["read-oracle"] = oracle.read
     return {n: systems[n] for n in names}, readers
@@ -231,7 +233,7 @@ def main() -> None:
                     bgr = downscale(native, scale)
                     gt = [(q / scale, t) for q, t in load_ic15_gt(gt_path)]
                     start = time.perf_counter()
-                    words = system(bgr, native) if name == "read-oracle" else system(bgr)
+                    words = system(bgr, native)
                     secs = time.perf_counter() - start
                     record = {row: [*counts, secs] for row, counts in scored(name, gt, words).items()}
                     if name == "read-sr" and derive:

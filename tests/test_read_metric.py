@@ -97,6 +97,17 @@ def test_benchmark_runs_end_to_end_and_resumes_from_its_records(tmp_path, monkey
     assert json.loads((out / "e2e.json").read_text()) == rows
 
 
+def _scene_folder(data, image, truth, numbers):
+    """An ``ic15_e2e_test``-like folder: ``image`` as ``img_N.jpg`` with its words as ``gt_img_N.txt``."""
+    (data / "images").mkdir(parents=True)
+    (data / "gts").mkdir()
+    lines = [",".join(f"{v:.0f}" for point in quad for v in point) + f",{text}" for text, quad in truth]
+    for n in numbers:
+        image.save(data / "images" / f"img_{n}.jpg", quality=95)
+        (data / "gts" / f"gt_img_{n}.txt").write_text("\n".join(lines) + "\n")
+    return data
+
+
 def test_benchmark_scores_readers_at_several_thresholds_from_one_pass(tmp_path, monkeypatch):
     """``--min-confidence 1.5 0``: one Reader pass per image, a row per system and threshold (sorted),
     each threshold applied to that pass's words; ``--images A B`` picks images by number."""
@@ -107,14 +118,8 @@ def test_benchmark_scores_readers_at_several_thresholds_from_one_pass(tmp_path, 
     from sgenet.read.scene import render_scene
 
     bench = load_script("bench/e2e_ic15.py")
-    data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
-    (data / "gts").mkdir()
     image, truth = render_scene(seed=2)
-    for n in (1, 2):
-        image.save(data / "images" / f"img_{n}.jpg", quality=95)
-        lines = [",".join(f"{v:.0f}" for point in quad for v in point) + f",{text}" for text, quad in truth]
-        (data / "gts" / f"gt_img_{n}.txt").write_text("\n".join(lines) + "\n")
+    data = _scene_folder(tmp_path / "data", image, truth, numbers=(1, 2))
     out = tmp_path / "e2e.json"
     monkeypatch.setattr(sys, "argv", ["e2e_ic15.py", "--data", str(data), "--scales", "2.5",
                                       "--images", "2", "2", "--systems", "read-nosr", "read-sr",
@@ -151,12 +156,7 @@ def test_benchmark_oracle_reads_the_native_photo_in_place_of_the_scene_sr(tmp_pa
     assert size == (round(small.shape[1] * 4), round(small.shape[0] * 4))  # 128 px high: enlarged 4x
     assert np.array_equal(views[0], resize(oracle.native, size))
     assert np.array_equal(views[1], SceneEnlarger()(np.ascontiguousarray(small[:, :, ::-1]), 4.0))
-    data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
-    (data / "gts").mkdir()
-    image.save(data / "images" / "img_1.jpg", quality=95)
-    lines = [",".join(f"{v:.0f}" for point in quad for v in point) + f",{text}" for text, quad in truth]
-    (data / "gts" / "gt_img_1.txt").write_text("\n".join(lines) + "\n")
+    data = _scene_folder(tmp_path / "data", image, truth, numbers=(1,))
     out = tmp_path / "e2e.json"
     monkeypatch.setattr(sys, "argv", ["e2e_ic15.py", "--data", str(data), "--scales", "2.5",
                                       "--systems", "read-nosr", "read-oracle", "--json", str(out)])
