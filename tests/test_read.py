@@ -233,3 +233,48 @@ def test_a_photo_enlarged_by_the_scene_sr_is_also_read_in_its_bicubic_enlargemen
     assert len(reader.views(rgb)) == 1
     monkeypatch.setattr(reader, "upscale_below", 0.0)
     assert len(reader.views(rgb)) == 1 and reader.views(rgb)[0] is rgb
+
+
+def _area(quad) -> float:
+    x, y = np.asarray(quad, dtype=float).T
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def test_detection_settings_reach_the_detector(scene):
+    from sgenet.read.reader import Reader
+
+    rgb = np.asarray(scene[0])
+
+    def boxes(**detection):
+        reader = Reader(sr=False, threads=1, detection=detection)
+        return [r.quad for r in reader.detect_and_read(rgb, rgb)]
+
+    default = boxes()
+    assert len(default) >= 4
+    assert len(boxes(box_thresh=0.999)) < len(default)  # a box threshold no word's mean score reaches
+    wide = boxes(unclip_ratio=2.5)  # the boxes grow with the unclip ratio
+    assert np.median([_area(q) for q in wide]) > 1.2 * np.median([_area(q) for q in default])
+
+
+@pytest.mark.parametrize("detection, message", [({"box": 0.4}, "unknown detection setting 'box'"),
+                                                ({"box_thresh": 1.5}, "box_thresh must be in"),
+                                                ({"unclip_ratio": 0}, "unclip_ratio must be in")])
+def test_bad_detection_settings_are_refused_by_name(detection, message):
+    from sgenet.read.reader import Reader
+
+    with pytest.raises(ValueError, match=message):
+        Reader(sr=False, detection=detection)
+
+
+def test_read_cli_passes_detection_settings_and_refuses_bad_ones(tmp_path, scene, capsys):
+    scene[0].save(tmp_path / "scene.png")
+    base = ["read", str(tmp_path / "scene.png"), "--threads", "1", "--device", "cpu", "-q", "--no-sr"]
+    # no box's mean score reaches 0.999: nothing is found
+    assert main([*base, "-o", str(tmp_path / "strict"), "--detection", "box_thresh=0.999"]) == 0
+    assert json.loads((tmp_path / "strict" / "scene.json").read_text()) == []
+    capsys.readouterr()
+    assert main([*base, "-o", str(tmp_path / "bad"), "--detection", "box=0.4"]) != 0
+    err = capsys.readouterr().err
+    assert "unknown detection setting 'box'" in err and len(err.strip().splitlines()) == 1
+    assert main([*base, "-o", str(tmp_path / "bad"), "--detection", "box_thresh"]) == 2  # a usage error
+    assert "expected KEY=NUMBER" in capsys.readouterr().err

@@ -163,3 +163,27 @@ def test_benchmark_oracle_reads_the_native_photo_in_place_of_the_scene_sr(tmp_pa
     bench.main()
     rows = {r["system"]: r for r in json.loads(out.read_text())}
     assert rows["read-oracle"]["correct"] > rows["read-nosr"]["correct"]
+
+
+def test_benchmark_readers_take_detection_settings_and_keep_their_records_apart(tmp_path, monkeypatch):
+    """``--detection box_thresh=0.999`` reaches the Readers (nothing is found) and its records are not
+    those of the default settings: the same records file gives both tables."""
+    import json
+    import sys
+
+    pytest.importorskip("rapidocr")
+    from sgenet.read.scene import render_scene
+
+    bench = load_script("bench/e2e_ic15.py")
+    image, truth = render_scene(seed=2)
+    data = _scene_folder(tmp_path / "data", image, truth, numbers=(1,))
+    records, out = tmp_path / "records.jsonl", tmp_path / "e2e.json"
+    base = ["e2e_ic15.py", "--data", str(data), "--scales", "1", "--systems", "read-nosr",
+            "--records", str(records), "--json", str(out)]
+    found = {}
+    for extra in ([], ["--detection", "box_thresh=0.999"], []):
+        monkeypatch.setattr(sys, "argv", base + extra)
+        bench.main()
+        found[tuple(extra)] = json.loads(out.read_text())[0]["detections"]
+    assert found[()] >= 4 and found[("--detection", "box_thresh=0.999")] == 0
+    assert len(records.read_text().splitlines()) == 2  # the third run reused the first one's record

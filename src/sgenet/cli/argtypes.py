@@ -36,3 +36,18 @@ def float_range(low: float, high: float):
 
     parse.__name__ = "float"
     return parse
+
+
+def key_number(text: str) -> tuple[str, float]:
+    """An argparse ``type``: ``KEY=NUMBER`` -> ``(KEY, NUMBER)`` (the key is checked by its user)."""
+    key, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not key or number is None:
+        raise argparse.ArgumentTypeError(f"expected KEY=NUMBER, got {text!r}")
+    return key.strip(), number
+
+
+key_number.__name__ = "KEY=NUMBER"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sgenet.cli.argtypes import float_range, int_range
+from sgenet.cli.argtypes import float_range, int_range, key_number
 from sgenet.deploy.io import collect_cli_inputs, output_path, save_image_atomic, tsv_field, write_text_atomic
 
 SCENE_SR_DEFAULT = ("scene_sr_x2", "scene_sr_x3")  # sgenet.read.reader.SCENE_SR (not imported: torch)
@@ -52,6 +52,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
                    help="a photo whose shorter side is under PX pixels is enlarged to it (at most 4x) "
                         "before detection (default %(default)g; 0: never)")
+    p.add_argument("--detection", type=key_number, action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of the detector's DB post-processing (repeatable): thresh, box_thresh or "
+                        "unclip_ratio (default: the Reader's, docs/read.md)")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads")
     p.add_argument("--no-picture", action="store_true", help="write the JSON only")
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads,
-                        upscale_below=args.upscale_below,
+                        upscale_below=args.upscale_below, detection=dict(args.detection) or None,
                         scene_sr=False if args.scene_sr == ["none"] else args.scene_sr)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)

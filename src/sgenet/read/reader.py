@@ -30,7 +30,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +56,8 @@ PAD = 0.15
 # `sgenet read` by 2.0 / 5.4 points (docs/RESULTS.md, session 14; the only value tried)
 UPSCALE_BELOW = 720.0
 SCENE_SR = ("scene_sr_x2", "scene_sr_x3")  # the photo enlargers: the shipped weights, one per scale
+# the detector's DB post-processing: RapidOCR's defaults (thresh 0.3, box_thresh 0.5, unclip_ratio 1.6)
+DETECTION: dict[str, float] = {}
 MAX_UPSCALE = 4.0
 MAX_SIDE = 4096
 LR_HEIGHT = 16
@@ -102,15 +104,36 @@ def merge_readings(first: list[Reading], second: list[Reading]) -> list[Reading]
     return merged
 
 
-def make_detector(threads: int | None = None, text_score: float = 0.0):
+# RapidOCR's DB post-processing settings the Reader may change (``Det.<key>``), with their valid ranges
+DETECTION_KEYS = {"thresh": (0.0, 1.0), "box_thresh": (0.0, 1.0), "unclip_ratio": (0.5, 4.0)}
+
+
+def detection_params(detection: Mapping[str, float] | None) -> dict[str, float]:
+    """``{"box_thresh": 0.4}`` -> ``{"Det.box_thresh": 0.4}``, each key and range checked."""
+    params = {}
+    for key, value in (detection or {}).items():
+        if key not in DETECTION_KEYS:
+            raise ValueError(f"unknown detection setting {key!r}: choose from {', '.join(DETECTION_KEYS)}")
+        low, high = DETECTION_KEYS[key]
+        if not low < float(value) <= high:
+            raise ValueError(f"detection setting {key} must be in ({low:g}, {high:g}], got {value}")
+        params[f"Det.{key}"] = float(value)
+    return params
+
+
+def make_detector(threads: int | None = None, text_score: float = 0.0,
+                  detection: Mapping[str, float] | None = None):
     """A RapidOCR engine (PP-OCR detector and recognizer of the installed ``rapidocr`` wheel, no angle
-    classifier, nothing logged below errors); ``text_score`` is its line-confidence filter."""
+    classifier, nothing logged below errors); ``text_score`` is its line-confidence filter and
+    ``detection`` changes its DB post-processing (:data:`DETECTION_KEYS`; default: RapidOCR's own)."""
+    params_det = detection_params(detection)
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:
         raise ImportError(f"sgenet read needs rapidocr, part of the core install (pip install sgenet, "
                           f"or pip install rapidocr==3.10.0): {exc}") from exc
-    params = {"Global.log_level": "error", "Global.text_score": float(text_score), "Global.use_cls": False}
+    params = {"Global.log_level": "error", "Global.text_score": float(text_score), "Global.use_cls": False,
+              **params_det}
     if threads:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
         params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
@@ -160,13 +183,16 @@ class Reader:
         threads: ONNX Runtime (and torch) CPU threads (``None``: their defaults).
         recognizer: PP-OCR engine of :mod:`sgenet.eval.ppocr` (``ppocr6`` or ``ppocr``).
         upscaler: an :class:`~sgenet.Upscaler` to use instead of building one from ``sr_model``.
+        detection: the detector's DB post-processing settings (:data:`DETECTION_KEYS`, e.g.
+            ``{"box_thresh": 0.4}``; ``None``: :data:`DETECTION`, ``{}``: RapidOCR's own defaults).
     """
 
     def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
                  sr_margin: float = SR_MARGIN, min_confidence: float = MIN_CONFIDENCE, device: str = "auto",
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
                  upscale_below: float = UPSCALE_BELOW, scene_sr: bool | Sequence[str] = True,
-                 merge_bicubic: bool = True, upscaler=None) -> None:
+                 merge_bicubic: bool = True, upscaler=None,
+                 detection: Mapping[str, float] | None = None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
@@ -178,7 +204,8 @@ class Reader:
         self.upscale_below, self.merge_bicubic = float(upscale_below), bool(merge_bicubic)
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
         self.sr_margin = float(sr_margin)
-        self.detector = make_detector(threads)
+        self.detection = dict(DETECTION if detection is None else detection)
+        self.detector = make_detector(threads, detection=self.detection)
         self.recognizer = ConfidentRecognizer(recognizer, threads=threads)
         self.upscaler = None
         self.enlarger = SceneEnlarger()
