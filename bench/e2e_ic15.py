@@ -110,12 +110,12 @@ def make_systems(names: list[str], threads: int, device: str,
                  rapidocr_params: dict | None = None,
                  upscale_below: float | None = None,
                  min_confidence: float | None = None, scene_sr=True,
-                 detection: dict | None = None) -> tuple[dict, dict]:
+                 detection: dict | None = None, word_height: float | None = None) -> tuple[dict, dict]:
     """``({name: callable(bgr, native bgr) -> [(quad, text)] or [Word]}, {name: its Reader})``: each
     system reads the downscaled photo ``bgr`` (only ``read-oracle`` looks at ``native``); ``rapidocr_params``
     are extra RapidOCR settings of the ``rapidocr`` system (e.g. ``{"Det.limit_side_len": 1472}``);
-    ``upscale_below``, ``min_confidence``, ``scene_sr`` and ``detection`` are the Readers' (``None``: their
-    defaults)."""
+    ``upscale_below``, ``min_confidence``, ``scene_sr``, ``detection`` and ``word_height`` are the Readers'
+    (``None``: their defaults)."""
     from rapidocr import RapidOCR
 
     from sgenet.read.reader import Reader, line_words
@@ -133,7 +133,7 @@ def make_systems(names: list[str], threads: int, device: str,
 
     readers = {}
     options = {k: v for k, v in (("upscale_below", upscale_below), ("min_confidence", min_confidence),
-                                 ("detection", detection)) if v is not None}
+                                 ("detection", detection), ("word_height", word_height)) if v is not None}
     if "read-nosr" in names:
         readers["read-nosr"] = Reader(sr=False, threads=threads, device=device, **options)
     if "read-scene" in names:
@@ -176,6 +176,8 @@ def main() -> None:
                     help="a RapidOCR setting of the rapidocr system, e.g. Det.box_thresh=0.3 (repeatable)")
     ap.add_argument("--detection", type=key_number, action="append", default=[], metavar="KEY=VALUE",
                     help="a detection setting of the Readers, as `sgenet read --detection` (repeatable)")
+    ap.add_argument("--word-height", type=float, default=None, metavar="K",
+                    help="the Readers' word_height (default: theirs; 1: the detector's boxes as they are)")
     ap.add_argument("--min-confidence", type=float, nargs="+", default=None, metavar="T",
                     help="score the Readers' words at each of these confidence thresholds from one pass "
                          "(rows read-sr@T; default: the Reader's own threshold)")
@@ -201,16 +203,18 @@ def main() -> None:
     run_names = [n for n in args.systems if not (derive and n == plain_name)]
     params = parse_params(args.rapidocr_param)
     thresholds = sorted(set(args.min_confidence or []))
-    from sgenet.read.reader import DETECTION, UPSCALE_BELOW
+    from sgenet.read.reader import DETECTION, UPSCALE_BELOW, WORD_HEIGHT
 
     detection = dict(args.detection) if args.detection else dict(DETECTION)
+    word_height = WORD_HEIGHT if args.word_height is None else args.word_height
     systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below,
                                     thresholds[0] if thresholds else None,
-                                    False if no_scene_sr else args.scene_sr or True, detection)
+                                    False if no_scene_sr else args.scene_sr or True, detection, word_height)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
     below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
     read_tag = (f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
-                + "".join(f"[{k}={v:g}]" for k, v in sorted(detection.items())))  # RapidOCR's defaults: none
+                + "".join(f"[{k}={v:g}]" for k, v in sorted(detection.items()))  # RapidOCR's defaults: none
+                + (f"[word_height={word_height:g}]" if word_height != 1 else ""))  # 1: the detector's boxes
     scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}][merge_bicubic]"
     tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
             for name in SYSTEMS}

@@ -278,3 +278,21 @@ def test_read_cli_passes_detection_settings_and_refuses_bad_ones(tmp_path, scene
     assert "unknown detection setting 'box'" in err and len(err.strip().splitlines()) == 1
     assert main([*base, "-o", str(tmp_path / "bad"), "--detection", "box_thresh"]) == 2  # a usage error
     assert "expected KEY=NUMBER" in capsys.readouterr().err
+
+
+def test_word_quads_are_the_detector_boxes_at_word_height(scene):
+    """The words' quads keep the detector's centre line and width and take ``word_height`` of its
+    height (the default fits the letters); the texts read do not change."""
+    from sgenet.read.reader import WORD_HEIGHT, Reader
+
+    rgb = np.asarray(scene[0])
+    boxes = Reader(sr=False, threads=1, word_height=1.0).read_array(rgb)
+    tight = Reader(sr=False, threads=1).read_array(rgb)
+    assert len(boxes) >= 4 and [w.text for w in tight] == [w.text for w in boxes]
+    assert 0.6 < WORD_HEIGHT < 1
+    for box, word in zip(boxes, tight):
+        (w0, h0), (w1, h1) = quad_size(np.asarray(box.quad)), quad_size(np.asarray(word.quad))
+        assert w1 == pytest.approx(w0, abs=0.2) and h1 == pytest.approx(WORD_HEIGHT * h0, abs=0.2)
+        np.testing.assert_allclose(np.mean(word.quad, axis=0), np.mean(box.quad, axis=0), atol=0.1)
+    with pytest.raises(ValueError, match="word_height"):
+        Reader(sr=False, word_height=0)

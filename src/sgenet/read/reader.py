@@ -56,6 +56,11 @@ PAD = 0.15
 # `sgenet read` by 2.0 / 5.4 points (docs/RESULTS.md, session 14; the only value tried)
 UPSCALE_BELOW = 720.0
 SCENE_SR = ("scene_sr_x2", "scene_sr_x3")  # the photo enlargers: the shipped weights, one per scale
+# a word's quad is reported at this fraction of the detector's box height (same centre line and width): the
+# detector's boxes carry a margin above and below the letters (DB's unclip and dilation), 1.30x the height of
+# the ground-truth word boxes (median of 272 words read right, images 401-500 of ic15_e2e_test at 1x; 1.30 and
+# 1.31 at 2x and 3x; docs/RESULTS.md, session 18). The crops read keep the detector's box.
+WORD_HEIGHT = 0.77
 # the detector's DB post-processing: RapidOCR's defaults (thresh 0.3, box_thresh 0.5, unclip_ratio 1.6)
 DETECTION: dict[str, float] = {}
 MAX_UPSCALE = 4.0
@@ -183,6 +188,8 @@ class Reader:
         threads: ONNX Runtime (and torch) CPU threads (``None``: their defaults).
         recognizer: PP-OCR engine of :mod:`sgenet.eval.ppocr` (``ppocr6`` or ``ppocr``).
         upscaler: an :class:`~sgenet.Upscaler` to use instead of building one from ``sr_model``.
+        word_height: the words' quads are the detector's boxes at this fraction of their height (about the
+            same centre line): :data:`WORD_HEIGHT` fits the letters; 1: the detector's boxes as they are.
         detection: the detector's DB post-processing settings (:data:`DETECTION_KEYS`, e.g.
             ``{"box_thresh": 0.4}``; ``None``: :data:`DETECTION`, ``{}``: RapidOCR's own defaults).
     """
@@ -192,7 +199,7 @@ class Reader:
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
                  upscale_below: float = UPSCALE_BELOW, scene_sr: bool | Sequence[str] = True,
                  merge_bicubic: bool = True, upscaler=None,
-                 detection: Mapping[str, float] | None = None) -> None:
+                 word_height: float = WORD_HEIGHT, detection: Mapping[str, float] | None = None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
@@ -201,6 +208,9 @@ class Reader:
             raise ValueError(f"sr_margin must be in [-1, 1], got {sr_margin}")
         if upscale_below < 0:
             raise ValueError(f"upscale_below must be >= 0, got {upscale_below}")
+        if not 0 < word_height <= 2:
+            raise ValueError(f"word_height must be in (0, 2], got {word_height}")
+        self.word_height = float(word_height)
         self.upscale_below, self.merge_bicubic = float(upscale_below), bool(merge_bicubic)
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
         self.sr_margin = float(sr_margin)
@@ -290,7 +300,8 @@ class Reader:
             if use_sr:
                 text, conf = sr[i]
             if self._kept(text, conf):
-                words.append(Word(reading.quad.tolist(), text.strip(), conf, use_sr, reading.plain))
+                quad = pad_quad(reading.quad, 0.0, (self.word_height - 1) / 2)  # the height the letters take
+                words.append(Word(quad.tolist(), text.strip(), conf, use_sr, reading.plain))
         return words
 
     def _kept(self, text: str, confidence: float) -> bool:
