@@ -23,7 +23,8 @@ def quad_size(quad: np.ndarray) -> tuple[float, float]:
 
 def pad_quad(quad: np.ndarray, along: float, across: float = 0.0) -> np.ndarray:
     """Grow ``quad`` by ``along`` x its height at both ends of the text direction, ``across`` x its
-    height above and below (a margin so that a word box cut tight at the glyphs keeps them whole)."""
+    height above and below (a margin so that a word box cut tight at the glyphs keeps them whole); negative
+    values shrink it."""
     q = as_quad(quad).astype(np.float64)
     _, height = quad_size(q)
     top, bottom = q[1] - q[0], q[2] - q[3]

@@ -26,6 +26,8 @@
    the SR reading is kept only where it is more confident by ``sr_margin`` (``sr_used`` says which).
 5. Words read with a confidence below ``min_confidence`` (default 0.9, chosen on the development split
    of the end-to-end scenes; RapidOCR's own line filter is 0.5) or with no visible character are dropped.
+6. Each word's quadrilateral is the detector's box at ``word_height`` (0.77) of its height: the letters'
+   height, without the margin the detector's boxes carry (docs/RESULTS.md, session 18).
 """
 
 from __future__ import annotations
