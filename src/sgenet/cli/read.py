@@ -52,7 +52,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
                    help="a photo whose shorter side is under PX pixels is enlarged to it (at most 4x) "
                         "before detection (default %(default)g; 0: never)")
-    p.add_argument("--detection", type=key_number, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--detection", type=key_number, action="append", default=argparse.SUPPRESS,
+                   metavar="KEY=VALUE",
                    help="a setting of the detector's DB post-processing (repeatable): thresh, box_thresh or "
                         "unclip_ratio (default: the Reader's, docs/read.md)")
     p.add_argument("--device", default="auto", help="device of the SR model: auto, cpu, cuda, cuda:N or mps")
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads,
-                        upscale_below=args.upscale_below, detection=dict(args.detection) or None,
+                        upscale_below=args.upscale_below,
+                        detection=dict(getattr(args, "detection", [])) or None,
                         scene_sr=False if args.scene_sr == ["none"] else args.scene_sr)
     print_loud_warnings(caught)
     bar = tqdm(items, unit="img", desc="read", disable=args.quiet or not info.is_main, file=sys.stderr)
