@@ -203,18 +203,13 @@ def main() -> None:
     run_names = [n for n in args.systems if not (derive and n == plain_name)]
     params = parse_params(args.rapidocr_param)
     thresholds = sorted(set(args.min_confidence or []))
-    from sgenet.read.reader import DETECTION, UPSCALE_BELOW, WORD_HEIGHT
-
-    detection = dict(args.detection) if args.detection else dict(DETECTION)
-    word_height = WORD_HEIGHT if args.word_height is None else args.word_height
     systems, readers = make_systems(run_names, args.threads, args.device, params, args.upscale_below,
                                     thresholds[0] if thresholds else None,
-                                    False if no_scene_sr else args.scene_sr or True, detection, word_height)
+                                    False if no_scene_sr else args.scene_sr or True,
+                                    dict(args.detection) or None, args.word_height)
     tag = "".join(f"[{k}={v}]" for k, v in params.items())  # records of other settings are not reused
-    below = UPSCALE_BELOW if args.upscale_below is None else args.upscale_below
-    read_tag = (f"[upscale_below={below:g}]" + (f"[min_confidence={thresholds}]" if thresholds else "")
-                + "".join(f"[{k}={v:g}]" for k, v in sorted(detection.items()))  # RapidOCR's defaults: none
-                + (f"[word_height={word_height:g}]" if word_height != 1 else ""))  # 1: the detector's boxes
+    reader = next(iter(readers.values()), None)  # the Readers share their settings
+    read_tag = reader_tag(reader, thresholds) if reader is not None else ""
     scene_tag = "" if no_scene_sr else f"[scene_sr={scene_weights_id(args.scene_sr)}][merge_bicubic]"
     tags = {name: tag if name == "rapidocr" else read_tag + ("" if name == "read-nosr" else scene_tag)
             for name in SYSTEMS}
@@ -275,6 +270,15 @@ def main() -> None:
               f"--systems {plain_name}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def reader_tag(reader, thresholds: list[float]) -> str:
+    """The settings of a Reader that change its words, as a records key part (records of other settings
+    are not reused); RapidOCR's default detection and ``word_height`` 1 add nothing."""
+    return (f"[upscale_below={reader.upscale_below:g}]"
+            + (f"[min_confidence={thresholds}]" if thresholds else "")
+            + "".join(f"[{k}={v:g}]" for k, v in sorted(reader.detection.items()))
+            + (f"[word_height={reader.word_height:g}]" if reader.word_height != 1 else ""))
 
 
 def scene_weights_id(specs: list[str] | None) -> str:
