@@ -135,6 +135,38 @@ def test_shrink_makes_a_photos_details_smaller_but_never_below_the_patch(tmp_pat
         ScenePatches([str(folder)], scale=3, shrink=(0.5, 0.25))
 
 
+
+def test_a_mosaic_holds_the_images_at_a_few_pixels_high(tmp_path):
+    from sgenet.data.scene_patches import MOSAIC_HEIGHTS, ScenePatches
+
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    board = (np.indices((240, 480)).sum(0) // 8 % 2 * 255).astype(np.uint8)  # 8-px squares
+    Image.fromarray(np.stack([board] * 3, -1)).save(folder / "board.png")
+    plain = ScenePatches([str(folder)], scale=3, patch=(10, 20))
+    mosaics = ScenePatches([str(folder)], scale=3, patch=(10, 20), mosaic=1.0)
+    np.random.seed(3)
+    sharp = plain[0]["hr"]
+    np.random.seed(3)
+    item = mosaics[0]
+    np.random.seed(3)
+    again = mosaics[0]
+    assert item["hr"].shape == (3, 30, 60) and item["lr"].shape == (3, 10, 20)
+    assert torch.equal(item["hr"], again["hr"])
+    # rows at most 12 LR = 36 HR px high: the 240-px board shrinks >= 6.7x, its squares average out
+    assert MOSAIC_HEIGHTS[1] * 3 < 240 / 6
+    assert float(sharp.std()) > 0.45 and float(item["hr"].std()) < 0.3
+    with pytest.raises(ValueError, match="mosaic"):
+        ScenePatches([str(folder)], scale=3, background_fraction=0.6, mosaic=0.5)
+
+
+def test_a_mosaic_share_beyond_the_backgrounds_is_refused(tmp_path, capsys):
+    train = _photos(tmp_path / "train")
+    args = ["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "data.mosaic=0.9",
+            "data.background_fraction=0.15"]
+    assert main(args) == 2
+    assert "data.mosaic=0.9" in capsys.readouterr().err
+
 def _train_args(train, val, out, steps):
     return ["train-scene", "--data", str(train), "--val", str(val), "--out", str(out),
             "--max-steps", str(steps),

@@ -8,6 +8,9 @@ area-downscaled by a factor drawn log-uniformly from ``[lo, hi]`` (never so far 
 the patch): a photo's large words then also appear at the few-pixel sizes a small photo has. A share
 ``background_fraction`` of the items are text-free synthetic backgrounds (:mod:`sgenet.data.backgrounds`)
 instead, so that the model learns to leave plain surfaces plain (invented edges become false detections).
+A share ``mosaic`` of the items are mosaics of small words: rows of word crops from the folders, each row
+area-downscaled to a random height of ``MOSAIC_HEIGHTS`` low-resolution pixels (the few-pixel words a small
+photo holds, which word crops cut to the patch never show), side by side, cut to the patch.
 Randomness comes from the numpy generator the training loader seeds per item, so an item is the same in
 every run and resume.
 """
@@ -23,6 +26,10 @@ from torch.utils.data import Dataset
 
 from sgenet.deploy.io import collect_inputs, load_image
 
+# the low-resolution height (pixels) of a mosaic's rows, drawn log-uniformly: the words the reader loses at 3x
+# are 4-12 px high in the small photo (median 7 px; docs/RESULTS.md, sessions 15 and 19)
+MOSAIC_HEIGHTS = (4.0, 12.0)
+
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1) / 255
@@ -32,14 +39,18 @@ class ScenePatches(Dataset):
     """``{"lr": 3 x h x w, "hr": 3 x sh x sw, "label": ""}`` patches of the images in ``folders``."""
 
     def __init__(self, folders: Sequence[str], scale: int, patch: tuple[int, int] = (10, 20),
-                 background_fraction: float = 0.0, shrink: tuple[float, float] = (1.0, 1.0)) -> None:
+                 background_fraction: float = 0.0, shrink: tuple[float, float] = (1.0, 1.0),
+                 mosaic: float = 0.0) -> None:
         if scale < 1 or min(patch) < 1:
             raise ValueError(f"scale and patch sizes must be >= 1, got {scale}, {patch}")
         if not 0.0 < shrink[0] <= shrink[1] <= 1.0:
             raise ValueError(f"shrink must be 0 < lo <= hi <= 1, got {list(shrink)}")
         if not 0.0 <= background_fraction <= 1.0:
             raise ValueError(f"background_fraction must be in [0, 1], got {background_fraction}")
+        if not 0.0 <= mosaic <= 1.0 - background_fraction:
+            raise ValueError(f"mosaic must be in [0, 1 - background_fraction], got {mosaic}")
         self.scale, self.background_fraction, self.shrink = scale, background_fraction, shrink
+        self.mosaic = mosaic
         self.hr_size = (patch[0] * scale, patch[1] * scale)
         self.paths = []
         for folder in folders:
@@ -56,12 +67,15 @@ class ScenePatches(Dataset):
         return len(self.paths)
 
     def hr_patch(self, index: int, rng: np.random.Generator) -> np.ndarray:
-        """An RGB uint8 HR patch: a random window of image ``index`` or a background."""
+        """An RGB uint8 HR patch: a random window of image ``index``, a background or a mosaic."""
         ph, pw = self.hr_size
-        if rng.random() < self.background_fraction:
+        draw = rng.random()
+        if draw < self.background_fraction:
             from sgenet.data.backgrounds import make_background
 
             return (np.clip(make_background(ph, pw, rng), 0, 1) * 255 + 0.5).astype(np.uint8)
+        if draw < self.background_fraction + self.mosaic:
+            return self.mosaic_patch(rng)
         rgb = np.asarray(load_image(self.paths[index])[0].convert("RGB"))
         if self.shrink[0] < 1.0:
             rgb = self.shrunk(rgb, rng)
@@ -70,6 +84,27 @@ class ScenePatches(Dataset):
         x = int(rng.integers(0, (rgb.shape[1] - pw) // self.scale + 1)) * self.scale
         patch = rgb[y:y + ph, x:x + pw]
         return patch[:, ::-1] if rng.random() < 0.5 else patch
+
+    def mosaic_patch(self, rng: np.random.Generator) -> np.ndarray:
+        """Rows of randomly drawn images, each row at a random height of ``MOSAIC_HEIGHTS`` x ``scale``
+        HR pixels, the images side by side at that height, each row cut to the patch width."""
+        import cv2
+
+        ph, pw = self.hr_size
+        low, high = np.log(MOSAIC_HEIGHTS[0]), np.log(MOSAIC_HEIGHTS[1])
+        rows: list[np.ndarray] = []
+        while sum(len(row) for row in rows) < ph:
+            height = max(1, round(self.scale * float(np.exp(rng.uniform(low, high)))))
+            parts, width = [], 0
+            while width < pw:
+                rgb = np.asarray(load_image(self.paths[int(rng.integers(len(self.paths)))])[0].convert("RGB"))
+                size = (max(1, round(rgb.shape[1] * height / rgb.shape[0])), height)
+                parts.append(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+                width += size[0]
+            row = np.concatenate(parts, axis=1)
+            x = int(rng.integers(0, row.shape[1] - pw + 1))
+            rows.append(row[:, x:x + pw])
+        return np.concatenate(rows, axis=0)[:ph]
 
     def shrunk(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``rgb`` area-downscaled by a random factor of ``shrink`` (at least covering the HR patch)."""

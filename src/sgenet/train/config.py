@@ -43,6 +43,7 @@ class DataConfig:
     patch: tuple[int, int] = (10, 20)  # scene SR training: LR patch (height, width) in pixels
     background_fraction: float = 0.0  # scene SR training: share of text-free synthetic backgrounds
     shrink: tuple[float, float] = (1.0, 1.0)  # scene SR training: source images area-downscaled by [lo, hi]
+    mosaic: float = 0.0  # scene SR training: share of mosaics of small words (4-12 LR px high)
 
 
 @dataclass
@@ -159,6 +160,9 @@ class Config:
                              "must be in [0, 1]")
         if not 0.0 < self.data.shrink[0] <= self.data.shrink[1] <= 1.0:
             raise ValueError(f"config data.shrink={list(self.data.shrink)}: must be 0 < lo <= hi <= 1")
+        if not 0.0 <= self.data.mosaic <= 1.0 - self.data.background_fraction:
+            raise ValueError(f"config data.mosaic={self.data.mosaic}: must be in [0, 1 - "
+                             f"data.background_fraction] = [0, {1.0 - self.data.background_fraction:g}]")
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
         if (self.loss.perception > 0 or self.loss.text_ctc > 0) and not self.loss.perception_recognizer:

@@ -1,8 +1,8 @@
 """``sgenet train-scene``: the whole-photo super-resolver (``scene_sr_x2`` / ``scene_sr_x3``).
 
 Pairs are patches of real images and their area-averaged LR (:class:`~sgenet.data.scene_patches.ScenePatches`,
-``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds, ``data.shrink`` for
-training only); the loss is the L1
+``data.patch`` LR pixels, ``data.background_fraction`` text-free backgrounds, ``data.shrink`` and
+``data.mosaic`` (small words) for training only); the loss is the L1
 distance to the HR patch (x ``loss.pixel``), plus, with ``loss.detect`` > 0, the detection-aware term: how
 differently the reader's own text detector (``ppocr_v6_det``, frozen) sees the SR and the HR patch
 (:class:`~sgenet.train.losses.DetectionMapLoss`); all x ``loss.scale``. Validation reports the PSNR of the
@@ -61,10 +61,12 @@ class SceneTrainer(Trainer):
         d = self.cfg.data
         patch = (d.patch[0], d.patch[1])
         shrink = (1.0, 1.0) if validation else (d.shrink[0], d.shrink[1])  # validation: the images as given
+        mosaic = 0.0 if validation else d.mosaic
         parts: list[Dataset] = []
         for spec in sources:  # PATH@K: the folder sampled K times as often, as in `sgenet train`
             path, times = parse_source_spec(spec)
-            parts += [ScenePatches([path], self.scale(), patch, d.background_fraction, shrink)] * times
+            parts += [ScenePatches([path], self.scale(), patch, d.background_fraction, shrink,
+                                   mosaic)] * times
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
