@@ -5,9 +5,11 @@ Pairs are patches of real images and their area-averaged LR (:class:`~sgenet.dat
 ``data.mosaic`` (small words) for training only); the loss is the L1
 distance to the HR patch (x ``loss.pixel``), plus, with ``loss.detect`` > 0, the detection-aware term: how
 differently the reader's own text detector (``ppocr_v6_det``, frozen) sees the SR and the HR patch
-(:class:`~sgenet.train.losses.DetectionMapLoss`); all x ``loss.scale``. Validation reports the PSNR of the
-SR and of bicubic interpolation on the patches of ``data.val`` (best: the highest SR PSNR), and with the
-detection term its value for the SR and for bicubic.
+(:class:`~sgenet.train.losses.DetectionMapLoss`), and with ``loss.perception`` > 0 the text-perception term:
+how differently a frozen recognizer (``loss.perception_recognizer``, e.g. ``ppocr_v6_tiny``) reads the SR and
+the HR patch (:class:`~sgenet.train.losses.TextPerceptionLoss`); all x ``loss.scale``. Validation
+reports the PSNR of the SR and of bicubic interpolation on the patches of ``data.val`` (best: the highest SR
+PSNR), and with the detection term its value for the SR and for bicubic.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from sgenet.models.ppocr_det import PPOCRv6Detector
 from sgenet.models.registry import create_model
 from sgenet.models.scene_sr import SceneSR
 from sgenet.train.data import parse_source_spec
-from sgenet.train.losses import DetectionMapLoss
+from sgenet.train.losses import DetectionMapLoss, TextPerceptionLoss
+from sgenet.train.sr_trainer import load_frozen_recognizer
 from sgenet.train.trainer import Trainer
 
 
@@ -46,6 +49,10 @@ class SceneTrainer(Trainer):
             detector = create_model("ppocr_v6_det", pretrained=True)
             assert isinstance(detector, PPOCRv6Detector)
             self.detect_loss = DetectionMapLoss(detector.to(self.device))
+        self.read_loss: TextPerceptionLoss | None = None
+        if cfg.loss.perception > 0:
+            recognizer = load_frozen_recognizer(cfg.loss.perception_recognizer, self.device)
+            self.read_loss = TextPerceptionLoss(recognizer, cfg.loss.perception_kind)
 
     def scale(self) -> int:
         with torch.device("meta"):
@@ -79,6 +86,9 @@ class SceneTrainer(Trainer):
         if self.detect_loss is not None:
             detect = self.detect_loss(outputs, batch["hr"])
             total, stats["detect"] = total + lc.detect * detect, float(detect.detach())
+        if self.read_loss is not None:
+            read = self.read_loss(outputs, batch["hr"])["perception"]
+            total, stats["perception"] = total + lc.perception * read, float(read.detach())
         return lc.scale * total, stats
 
     @property
