@@ -167,6 +167,7 @@ def test_a_mosaic_share_beyond_the_backgrounds_is_refused(tmp_path, capsys):
     assert main(args) == 2
     assert "data.mosaic=0.9" in capsys.readouterr().err
 
+
 def _train_args(train, val, out, steps):
     return ["train-scene", "--data", str(train), "--val", str(val), "--out", str(out),
             "--max-steps", str(steps),
@@ -228,6 +229,21 @@ def test_train_scene_with_the_detection_loss_from_shipped_weights(tmp_path):
     assert not torch.equal(trained["tail.weight"], shipped["tail.weight"])  # started there, then moved
     assert float((trained["tail.weight"] - shipped["tail.weight"]).abs().max()) < 0.05
 
+
+
+def test_train_scene_with_the_text_perception_loss(tmp_path, capsys):
+    train = _photos(tmp_path / "train", size=(96, 64))
+    out = tmp_path / "read"
+    args = ["train-scene", "--data", str(train), "--out", str(out), "--max-steps", "2",
+            "model.kwargs={channels: 8, depth: 2}", "loss.perception=1.0",
+            "loss.perception_recognizer=ppocr_v6_tiny", "data.patch=[16, 32]", "data.batch_size=2",
+            "run.log_every=1", *QUIET]
+    assert main(args) == 0
+    read, l1 = column(out / "metrics.csv", "train/perception"), column(out / "metrics.csv", "train/l1")
+    assert len(read) == 2 and all(v > 0 for v in read) and len(l1) == 2
+    # the loss needs its recognizer: refused with a message naming the key
+    assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "loss.perception=1"]) == 2
+    assert "loss.perception_recognizer" in capsys.readouterr().err
 
 def test_a_negative_detection_weight_is_refused(tmp_path, capsys):
     train = _photos(tmp_path / "train")
