@@ -244,6 +244,9 @@ def test_train_scene_with_the_text_perception_loss(tmp_path, capsys):
     # the loss needs its recognizer: refused with a message naming the key
     assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r"), "loss.perception=1"]) == 2
     assert "loss.perception_recognizer" in capsys.readouterr().err
+    no_labels = ["loss.text_ctc=1", "loss.perception_recognizer=ppocr_v6_tiny"]
+    assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r2"), *no_labels]) == 2
+    assert "loss.text_ctc=1" in capsys.readouterr().err and not (tmp_path / "r2").exists()
 
 def test_a_negative_detection_weight_is_refused(tmp_path, capsys):
     train = _photos(tmp_path / "train")

@@ -43,6 +43,9 @@ class SceneTrainer(Trainer):
     best_mode = "max"
 
     def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
+        if cfg.loss.text_ctc > 0:
+            raise ValueError(f"config loss.text_ctc={cfg.loss.text_ctc}: train-scene patches have no labels "
+                             "(use loss.perception)")
         super().__init__(cfg, run_dir, resume, accum_steps)
         self.detect_loss: DetectionMapLoss | None = None
         if cfg.loss.detect > 0:
