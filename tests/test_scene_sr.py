@@ -135,7 +135,6 @@ def test_shrink_makes_a_photos_details_smaller_but_never_below_the_patch(tmp_pat
         ScenePatches([str(folder)], scale=3, shrink=(0.5, 0.25))
 
 
-
 def test_a_mosaic_holds_the_images_at_a_few_pixels_high(tmp_path):
     from sgenet.data.scene_patches import MOSAIC_HEIGHTS, ScenePatches
 
@@ -230,7 +229,6 @@ def test_train_scene_with_the_detection_loss_from_shipped_weights(tmp_path):
     assert float((trained["tail.weight"] - shipped["tail.weight"]).abs().max()) < 0.05
 
 
-
 def test_train_scene_with_the_text_perception_loss(tmp_path, capsys):
     train = _photos(tmp_path / "train", size=(96, 64))
     out = tmp_path / "read"
@@ -247,6 +245,7 @@ def test_train_scene_with_the_text_perception_loss(tmp_path, capsys):
     no_labels = ["loss.text_ctc=1", "loss.perception_recognizer=ppocr_v6_tiny"]
     assert main(["train-scene", "--data", str(train), "--out", str(tmp_path / "r2"), *no_labels]) == 2
     assert "loss.text_ctc=1" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
 
 def test_a_negative_detection_weight_is_refused(tmp_path, capsys):
     train = _photos(tmp_path / "train")

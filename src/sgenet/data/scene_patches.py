@@ -93,7 +93,8 @@ class ScenePatches(Dataset):
         ph, pw = self.hr_size
         low, high = np.log(MOSAIC_HEIGHTS[0]), np.log(MOSAIC_HEIGHTS[1])
         rows: list[np.ndarray] = []
-        while sum(len(row) for row in rows) < ph:
+        filled = 0
+        while filled < ph:
             height = max(1, round(self.scale * float(np.exp(rng.uniform(low, high)))))
             parts, width = [], 0
             while width < pw:
@@ -104,6 +105,7 @@ class ScenePatches(Dataset):
             row = np.concatenate(parts, axis=1)
             x = int(rng.integers(0, row.shape[1] - pw + 1))
             rows.append(row[:, x:x + pw])
+            filled += height
         return np.concatenate(rows, axis=0)[:ph]
 
     def shrunk(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -165,6 +165,9 @@ class Config:
                              f"data.background_fraction] = [0, {1.0 - self.data.background_fraction:g}]")
         if not 0.0 <= self.data.hr_fraction <= 1.0:
             raise ValueError(f"config data.hr_fraction={self.data.hr_fraction}: must be in [0, 1]")
+        if self.task == "scene" and self.loss.text_ctc > 0:
+            raise ValueError(f"config loss.text_ctc={self.loss.text_ctc}: train-scene patches have no labels "
+                             "(use loss.perception)")
         if (self.loss.perception > 0 or self.loss.text_ctc > 0) and not self.loss.perception_recognizer:
             raise ValueError("config loss.perception or loss.text_ctc > 0 needs loss.perception_recognizer "
                              "(ppocr_v6_tiny, or safetensors of a trained textrec or crnn)")

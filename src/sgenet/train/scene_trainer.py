@@ -43,19 +43,16 @@ class SceneTrainer(Trainer):
     best_mode = "max"
 
     def __init__(self, cfg, run_dir, resume: bool = False, accum_steps: int = 1) -> None:
-        if cfg.loss.text_ctc > 0:
-            raise ValueError(f"config loss.text_ctc={cfg.loss.text_ctc}: train-scene patches have no labels "
-                             "(use loss.perception)")
         super().__init__(cfg, run_dir, resume, accum_steps)
         self.detect_loss: DetectionMapLoss | None = None
         if cfg.loss.detect > 0:
             detector = create_model("ppocr_v6_det", pretrained=True)
             assert isinstance(detector, PPOCRv6Detector)
             self.detect_loss = DetectionMapLoss(detector.to(self.device))
-        self.read_loss: TextPerceptionLoss | None = None
+        self.perception_loss: TextPerceptionLoss | None = None
         if cfg.loss.perception > 0:
             recognizer = load_frozen_recognizer(cfg.loss.perception_recognizer, self.device)
-            self.read_loss = TextPerceptionLoss(recognizer, cfg.loss.perception_kind)
+            self.perception_loss = TextPerceptionLoss(recognizer, cfg.loss.perception_kind)
 
     def scale(self) -> int:
         with torch.device("meta"):
@@ -72,11 +69,11 @@ class SceneTrainer(Trainer):
         patch = (d.patch[0], d.patch[1])
         shrink = (1.0, 1.0) if validation else (d.shrink[0], d.shrink[1])  # validation: the images as given
         mosaic = 0.0 if validation else d.mosaic
+        scale = self.scale()
         parts: list[Dataset] = []
         for spec in sources:  # PATH@K: the folder sampled K times as often, as in `sgenet train`
             path, times = parse_source_spec(spec)
-            parts += [ScenePatches([path], self.scale(), patch, d.background_fraction, shrink,
-                                   mosaic)] * times
+            parts += [ScenePatches([path], scale, patch, d.background_fraction, shrink, mosaic)] * times
         return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
     def inputs(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -89,9 +86,9 @@ class SceneTrainer(Trainer):
         if self.detect_loss is not None:
             detect = self.detect_loss(outputs, batch["hr"])
             total, stats["detect"] = total + lc.detect * detect, float(detect.detach())
-        if self.read_loss is not None:
-            read = self.read_loss(outputs, batch["hr"])["perception"]
-            total, stats["perception"] = total + lc.perception * read, float(read.detach())
+        if self.perception_loss is not None:
+            perception = self.perception_loss(outputs, batch["hr"])["perception"]
+            total, stats["perception"] = total + lc.perception * perception, float(perception.detach())
         return lc.scale * total, stats
 
     @property
