@@ -56,6 +56,9 @@ class FavourTall:
             out.append(("sr" if is_sr else "plain", 0.9 if is_sr == self.sr_wins else 0.6))
         return out
 
+    def read_words_bgr(self, crops):
+        return [[(text, confidence, 0.0, 1.0)] for text, confidence in self.read_bgr(crops)]
+
 
 def test_the_gate_keeps_the_more_confident_reading(reader, scene, monkeypatch):
     monkeypatch.setattr(reader, "min_confidence", 0.5)

@@ -82,6 +82,11 @@ def _engine_rescale(img: np.ndarray) -> np.ndarray:
 
 def preprocess(bgr: np.ndarray) -> np.ndarray:
     """One BGR uint8 crop -> ``3 x 48 x W`` float32 network input (W = padded width)."""
+    return preprocess_sized(bgr)[0]
+
+
+def preprocess_sized(bgr: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`preprocess` and the width the crop takes in it (the rest is padding)."""
     bgr = _engine_rescale(bgr)
     h, w = bgr.shape[:2]
     ratio = w / float(h)
@@ -90,7 +95,7 @@ def preprocess(bgr: np.ndarray) -> np.ndarray:
     resized = _cv2().resize(bgr, (resized_w, REC_HEIGHT)).astype(np.float32)
     out = np.zeros((3, REC_HEIGHT, padded_w), dtype=np.float32)
     out[:, :, :resized_w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-    return out
+    return out, resized_w
 
 
 def ctc_decode(scores: np.ndarray, characters: list[str]) -> list[str]:

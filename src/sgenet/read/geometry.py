@@ -48,6 +48,17 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
+def sub_quad(quad: np.ndarray, left: float, right: float) -> np.ndarray:
+    """The part of ``quad`` between fractions ``left`` and ``right`` of its width, under the same perspective
+    mapping :func:`crop_quad` rectifies it by (so a span of the crop maps to the matching quad)."""
+    import cv2
+
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(unit, as_quad(quad))
+    points = np.array([[[left, 0], [right, 0], [right, 1], [left, 1]]], dtype=np.float32)
+    return cv2.perspectiveTransform(points, matrix)[0]
+
+
 def point_in_quad(point, quad: np.ndarray) -> bool:
     import cv2
 

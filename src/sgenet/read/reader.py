@@ -17,7 +17,9 @@
    RapidOCR and split into words with its word boxes (``return_word_box``). A line it cannot split
    is kept as one box.
 2. **Crops**: each word's quadrilateral, grown by ``pad`` x its height at both ends, is rectified with a
-   perspective transform.
+   perspective transform and read (step 4); where the recognizer reads a space inside it (words set
+   closer than the detector's word boxes split), it becomes one word per part, each with the span of the
+   crop its characters were read at (:meth:`~sgenet.read.recognize.ConfidentRecognizer.read_words_bgr`).
 3. **Super-resolution of the small words**: a word less than ``sr_below`` pixels high (default 24) in
    the original image is cropped from it, resized to height 16 and super-resolved x2 by the sgenet
    model (:class:`~sgenet.Upscaler`).
@@ -41,7 +43,7 @@ from PIL import Image
 
 from sgenet.deploy.io import ImageSource, load_image
 from sgenet.read.enlarge import SceneEnlarger
-from sgenet.read.geometry import as_quad, crop_quad, pad_quad, point_in_quad, quad_size
+from sgenet.read.geometry import as_quad, crop_quad, pad_quad, point_in_quad, quad_size, sub_quad
 from sgenet.read.recognize import ConfidentRecognizer
 
 SR_BELOW = 24.0
@@ -277,12 +279,19 @@ class Reader:
         scale = np.array([big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]], dtype=np.float32)
         boxes = [q for q, _, _ in line_words(self.detector(np.ascontiguousarray(big[:, :, ::-1]),
                                                            return_word_box=True))]
-        found = [(quad / scale, crop_quad(big, pad_quad(quad, self.pad)))
-                 for quad in boxes if min(quad_size(quad)) >= 2]
-        if not found:
-            return []
-        plain = self.recognizer.read_bgr([np.ascontiguousarray(c[:, :, ::-1]) for _, c in found])
-        return [Reading(q, c, p, big is rgb) for (q, c), p in zip(found, plain)]
+        found = [(quad, pad_quad(quad, self.pad)) for quad in boxes if min(quad_size(quad)) >= 2]
+        crops = [crop_quad(big, outer) for _, outer in found]
+        spans = self.recognizer.read_words_bgr([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
+        readings = []
+        for (quad, outer), crop, words in zip(found, crops, spans):
+            if len(words) == 1:
+                readings.append(Reading(quad / scale, crop, words[0][:2], big is rgb))
+                continue
+            for text, confidence, left, right in words:  # read with a space: a Reading per word
+                part = sub_quad(outer, left, right)
+                readings.append(Reading(part / scale, crop_quad(big, pad_quad(part, self.pad)),
+                                        (text, confidence), big is rgb))
+        return readings
 
     def read_array(self, rgb: np.ndarray) -> list[Word]:
         """The words in an RGB uint8 ``H x W x 3`` array."""
