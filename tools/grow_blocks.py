@@ -29,7 +29,7 @@ from sgenet.data.datasets import collate
 from sgenet.data.registry import open_dataset
 from sgenet.models.blocks import ConvMixer, RecurrentResidualBlock
 from sgenet.models.fusion import LightGuidanceFusion
-from sgenet.models.registry import create_model, load_model, save_weights, trained_source
+from sgenet.models.registry import create_model, load_trained, save_weights
 from sgenet.models.sgenet import SGENet
 
 
@@ -107,10 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.out.exists():
             raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
-        source = trained_source(args.weights)
-        model = load_model(source)
-        if not isinstance(model, SGENet):
-            raise ValueError(f"{args.weights}: an SGENet model is needed, got {type(model).__name__}")
+        model, source = load_trained(args.weights, SGENet, "an SGENet model")
         lr = load_lr(args.data, args.samples)
         grown, config = grow(model, source.model, source.config, args.num_blocks, lr)
         digest = save_weights(grown, args.out, source.model, config)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from sgenet.models.registry import create_model, load_model, save_weights, trained_source
+from sgenet.models.registry import create_model, load_trained, save_weights
 from sgenet.models.scene_sr import SceneSR
 
 NEW_WEIGHT_STD = 1e-2  # the new channels' incoming weights: small, so their activations start near zero
@@ -59,10 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.out.exists():
             raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
-        source = trained_source(args.weights)
-        model = load_model(source)
-        if not isinstance(model, SceneSR):
-            raise ValueError(f"{args.weights}: a scene SR model is needed, got {type(model).__name__}")
+        model, source = load_trained(args.weights, SceneSR, "a scene SR model")
         wide, config = widen(model, source.model, source.config, args.channels, args.seed)
         digest = save_weights(wide, args.out, source.model, config)
     except (ValueError, FileNotFoundError) as exc:

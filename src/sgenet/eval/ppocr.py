@@ -98,16 +98,17 @@ def preprocess_sized(bgr: np.ndarray) -> tuple[np.ndarray, int]:
     return out, resized_w
 
 
+def decoded_frames(seq: np.ndarray) -> np.ndarray:
+    """Greedy CTC of one frame-wise argmax sequence: the mask of the frames that start a character (a class
+    other than the blank 0 that differs from the frame before)."""
+    keep = np.ones(len(seq), dtype=bool)
+    keep[1:] = seq[1:] != seq[:-1]
+    return keep & (seq != 0)
+
+
 def ctc_decode(scores: np.ndarray, characters: list[str]) -> list[str]:
     """Greedy CTC of ``N x T x C`` scores; class 0 is the blank, ``characters[i-1]`` is class i."""
-    best = scores.argmax(axis=2)
-    words = []
-    for seq in best:
-        keep = np.ones(len(seq), dtype=bool)
-        keep[1:] = seq[1:] != seq[:-1]
-        keep &= seq != 0
-        words.append("".join(characters[i - 1] for i in seq[keep]))
-    return words
+    return ["".join(characters[i - 1] for i in seq[decoded_frames(seq)]) for seq in scores.argmax(axis=2)]
 
 
 class OnnxPPOCR:

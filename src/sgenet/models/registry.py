@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors.torch import load_file
@@ -32,6 +32,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
 
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {}
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -295,6 +296,16 @@ def trained_source(spec: str | Path) -> ModelSource:
     if not source.trained:
         raise FileNotFoundError(f"{spec}: weights file not found (nor a model with shipped weights)")
     return source
+
+
+def load_trained(spec: str | Path, expected: type[ModuleT], what: str) -> tuple[ModuleT, ModelSource]:
+    """Trained weights (:func:`trained_source`) loaded and checked to be an ``expected`` (``what`` names it in
+    the error), with their source: what the weight tools of ``tools/`` start from."""
+    source = trained_source(spec)
+    model = load_model(source)
+    if not isinstance(model, expected):
+        raise ValueError(f"{spec}: {what} is needed, got {type(model).__name__}")
+    return model, source
 
 
 def load_model(spec: str | Path | ModelSource, pretrained: bool = True, **overrides: Any) -> nn.Module:

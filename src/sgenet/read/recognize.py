@@ -12,17 +12,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sgenet.eval.ppocr import ENGINES, OnnxPPOCR, find_package_file, preprocess_sized
+from sgenet.eval.ppocr import ENGINES, OnnxPPOCR, decoded_frames, find_package_file, preprocess_sized
 
 # (text, confidence, left, right): a word of a reading and its extent, as fractions of the crop's width
 WordSpan = tuple[str, float, float, float]
-
-
-def decoded_frames(seq: np.ndarray) -> np.ndarray:
-    """Greedy CTC of one frame-wise argmax sequence: the mask of the frames that start a character."""
-    keep = np.ones(len(seq), dtype=bool)
-    keep[1:] = seq[1:] != seq[:-1]
-    return keep & (seq != 0)
 
 
 def decode_with_confidence(scores: np.ndarray, characters: list[str]) -> list[tuple[str, float]]:
