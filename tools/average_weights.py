@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sgenet.atomic import require_new
 from sgenet.models.registry import load_model, save_weights, trained_source
 
 State = dict[str, torch.Tensor]
@@ -65,8 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ratios", default=None, help="comma-separated, summing to 1 (default: uniform)")
     args = parser.parse_args(argv)
     try:
-        if args.out.exists():
-            raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
+        require_new(args.out)
         ratios = ([float(r) for r in args.ratios.split(",")] if args.ratios
                   else [1.0 / len(args.inputs)] * len(args.inputs))
         loaded = [_load(spec) for spec in args.inputs]

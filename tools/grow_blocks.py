@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from sgenet.atomic import require_new
 from sgenet.data.datasets import collate
 from sgenet.data.registry import open_dataset
 from sgenet.models.blocks import ConvMixer, RecurrentResidualBlock
@@ -105,8 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True, help="the .safetensors file to write (new)")
     args = parser.parse_args(argv)
     try:
-        if args.out.exists():
-            raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
+        require_new(args.out)
         model, source = load_trained(args.weights, SGENet, "an SGENet model")
         lr = load_lr(args.data, args.samples)
         grown, config = grow(model, source.model, source.config, args.num_blocks, lr)

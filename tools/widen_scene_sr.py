@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from sgenet.atomic import require_new
 from sgenet.models.registry import create_model, load_trained, save_weights
 from sgenet.models.scene_sr import SceneSR
 
@@ -57,8 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True, help="the .safetensors file to write (new)")
     args = parser.parse_args(argv)
     try:
-        if args.out.exists():
-            raise ValueError(f"{args.out} exists; choose a new file name (it is never overwritten)")
+        require_new(args.out)
         model, source = load_trained(args.weights, SceneSR, "a scene SR model")
         wide, config = widen(model, source.model, source.config, args.channels, args.seed)
         digest = save_weights(wide, args.out, source.model, config)

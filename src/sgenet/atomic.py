@@ -96,3 +96,11 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     with atomic_open(path, "wb") as fh:
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
     return Path(path)
+
+
+def require_new(path: str | os.PathLike) -> Path:
+    """``path`` if nothing is there yet; ``ValueError`` naming it otherwise (the weight tools never replace
+    a file they did not create)."""
+    if os.path.lexists(path):
+        raise ValueError(f"{path} exists; choose a new file name (it is never overwritten)")
+    return Path(path)

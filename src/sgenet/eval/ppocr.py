@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -130,18 +131,24 @@ class OnnxPPOCR:
         self.input_name = self.session.get_inputs()[0].name
         self.max_batch = max_batch
 
-    def read_bgr(self, crops: list[np.ndarray]) -> list[str]:
-        """Readings of BGR uint8 ``H x W x 3`` crops (same order)."""
-        inputs = [preprocess(c) for c in crops]
-        out: list[str] = [""] * len(inputs)
+    def scores(self, crops: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray, float]]:
+        """``(index, T x C probabilities, one frame's width as a fraction of the crop)`` of BGR uint8
+        ``H x W x 3`` crops, batched by padded width (in the order of the batches, not of the crops)."""
+        prepared = [preprocess_sized(c) for c in crops]
         by_width: dict[int, list[int]] = {}
-        for i, x in enumerate(inputs):
+        for i, (x, _) in enumerate(prepared):
             by_width.setdefault(x.shape[2], []).append(i)
         for idx in by_width.values():
             for start in range(0, len(idx), self.max_batch):
                 chunk = idx[start:start + self.max_batch]
-                batch = np.stack([inputs[i] for i in chunk])
-                scores = self.session.run(None, {self.input_name: batch})[0]
-                for i, word in zip(chunk, ctc_decode(scores, self.characters)):
-                    out[i] = word
+                batch = np.stack([prepared[i][0] for i in chunk])
+                for i, row in zip(chunk, self.session.run(None, {self.input_name: batch})[0]):
+                    padded, content = prepared[i][0].shape[2], prepared[i][1]
+                    yield i, row, padded / len(row) / content
+
+    def read_bgr(self, crops: list[np.ndarray]) -> list[str]:
+        """Readings of BGR uint8 ``H x W x 3`` crops (same order)."""
+        out: list[str] = [""] * len(crops)
+        for i, row, _ in self.scores(crops):
+            out[i] = ctc_decode(row[None], self.characters)[0]
         return out

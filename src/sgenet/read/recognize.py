@@ -8,11 +8,9 @@ word of a reading lies in its crop, from the frames CTC decoded its characters a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
-from sgenet.eval.ppocr import ENGINES, OnnxPPOCR, decoded_frames, find_package_file, preprocess_sized
+from sgenet.eval.ppocr import ENGINES, OnnxPPOCR, decoded_frames, find_package_file
 
 # (text, confidence, left, right): a word of a reading and its extent, as fractions of the crop's width
 WordSpan = tuple[str, float, float, float]
@@ -74,26 +72,10 @@ class ConfidentRecognizer:
             raise ImportError(f"the {engine} recognizer needs {package} (pip install 'sgenet[eval]')")
         self.engine = OnnxPPOCR(path, threads=threads, max_batch=max_batch)
 
-    def _scores(self, crops: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray, float]]:
-        """``(index, T x C probabilities, one frame's width as a fraction of the crop)`` per crop, batched
-        by padded width (the order of the batches, not of the crops)."""
-        prepared = [preprocess_sized(c) for c in crops]
-        by_width: dict[int, list[int]] = {}
-        for i, (x, _) in enumerate(prepared):
-            by_width.setdefault(x.shape[2], []).append(i)
-        eng = self.engine
-        for idx in by_width.values():
-            for start in range(0, len(idx), eng.max_batch):
-                chunk = idx[start:start + eng.max_batch]
-                scores = eng.session.run(None, {eng.input_name: np.stack([prepared[i][0] for i in chunk])})[0]
-                for i, row in zip(chunk, scores):
-                    padded, content = prepared[i][0].shape[2], prepared[i][1]
-                    yield i, row, padded / len(row) / content
-
     def read_bgr(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """``(text, confidence)`` of BGR uint8 ``H x W x 3`` crops, in order (batched by padded width)."""
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-        for i, row, _ in self._scores(crops):
+        for i, row, _ in self.engine.scores(crops):
             out[i] = decode_with_confidence(row[None], self.engine.characters)[0]
         return out
 
@@ -101,6 +83,6 @@ class ConfidentRecognizer:
         """The words of each crop's reading (:func:`word_spans`): one, spanning the crop, unless the
         recognizer reads a space inside it."""
         out: list[list[WordSpan]] = [[("", 0.0, 0.0, 1.0)]] * len(crops)
-        for i, row, frame_width in self._scores(crops):
+        for i, row, frame_width in self.engine.scores(crops):
             out[i] = word_spans(row, self.engine.characters, frame_width)
         return out
