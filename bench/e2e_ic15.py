@@ -274,11 +274,13 @@ def main() -> None:
 
 def reader_tag(reader, thresholds: list[float]) -> str:
     """The settings of a Reader that change its words, as a records key part (records of other settings
-    are not reused); RapidOCR's default detection and ``word_height`` 1 add nothing."""
+    are not reused); RapidOCR's default detection, ``word_height`` 1 and ``keep_single_letters`` add
+    nothing."""
     return (f"[upscale_below={reader.upscale_below:g}]"
             + (f"[min_confidence={thresholds}]" if thresholds else "")
             + "".join(f"[{k}={v:g}]" for k, v in sorted(reader.detection.items()))
-            + (f"[word_height={reader.word_height:g}]" if reader.word_height != 1 else ""))
+            + (f"[word_height={reader.word_height:g}]" if reader.word_height != 1 else "")
+            + ("" if reader.keep_single_letters else "[no_single_letters]"))
 
 
 def scene_weights_id(specs: list[str] | None) -> str:

@@ -128,6 +128,7 @@ def test_read_cli_and_reader_share_their_defaults():
     assert args.sr_margin == SR_MARGIN == defaults["sr_margin"].default
     assert args.upscale_below == UPSCALE_BELOW == defaults["upscale_below"].default
     assert args.min_confidence == MIN_CONFIDENCE == defaults["min_confidence"].default
+    assert args.keep_single_letters is False is defaults["keep_single_letters"].default
     from sgenet.read.reader import SCENE_SR
 
     assert tuple(args.scene_sr) == SCENE_SR and defaults["scene_sr"].default is True
@@ -299,3 +300,30 @@ def test_word_quads_are_the_detector_boxes_at_word_height(scene):
         np.testing.assert_allclose(np.mean(word.quad, axis=0), np.mean(box.quad, axis=0), atol=0.1)
     with pytest.raises(ValueError, match="word_height"):
         Reader(sr=False, word_height=0)
+
+
+class Reads:
+    """Fake recognizer: every crop reads ``text`` at 0.95."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read_bgr(self, crops):
+        return [(self.text, 0.95)] * len(crops)
+
+    def read_words_bgr(self, crops):
+        return [[(self.text, 0.95, 0.0, 1.0)] for _ in crops]
+
+
+def test_a_single_letter_alone_is_dropped_unless_kept(reader, scene, monkeypatch):
+    from sgenet.read.reader import single_letter
+
+    assert single_letter("S") and single_letter("a.") and single_letter(" E ")
+    assert not any(single_letter(t) for t in ("5", "OK", "中", "5%", "", "-"))
+    for text, kept in (("S", False), ("x.", False), ("7", True), ("ON", True)):
+        monkeypatch.setattr(reader, "recognizer", Reads(text))
+        words = reader(scene[0])
+        assert bool(words) == kept and all(w.text == text for w in words)
+    monkeypatch.setattr(reader, "recognizer", Reads("S"))
+    monkeypatch.setattr(reader, "keep_single_letters", True)
+    assert {w.text for w in reader(scene[0])} == {"S"}

@@ -49,6 +49,9 @@ def add_parser(subparsers) -> None:
                    help="the SR reading is kept only where it is this much more confident")
     p.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.9,
                    help="words read less surely are dropped")
+    p.add_argument("--keep-single-letters", action="store_true",
+                   help="keep readings that are one letter alone (dropped by default: mostly fragments of "
+                        "longer words; single digits are always kept)")
     p.add_argument("--upscale-below", type=float_range(0.0, 100000.0), default=720.0, metavar="PX",
                    help="a photo whose shorter side is under PX pixels is enlarged to it (at most 4x) "
                         "before detection (default %(default)g; 0: never)")
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UntrainedModelWarning)
         reader = Reader(args.model, sr=not args.no_sr, sr_below=args.sr_below, sr_margin=args.sr_margin,
                         min_confidence=args.min_confidence, device=args.device, threads=args.threads,
-                        upscale_below=args.upscale_below,
+                        upscale_below=args.upscale_below, keep_single_letters=args.keep_single_letters,
                         detection=dict(getattr(args, "detection", [])) or None,
                         scene_sr=False if args.scene_sr == ["none"] else args.scene_sr)
     print_loud_warnings(caught)

@@ -27,7 +27,10 @@
    **SR-never-hurts gate**: a small word is read in the plain crop and in the super-resolved crop and
    the SR reading is kept only where it is more confident by ``sr_margin`` (``sr_used`` says which).
 5. Words read with a confidence below ``min_confidence`` (default 0.9, chosen on the development split
-   of the end-to-end scenes; RapidOCR's own line filter is 0.5) or with no visible character are dropped.
+   of the end-to-end scenes; RapidOCR's own line filter is 0.5) or with no visible character are dropped,
+   and so is a reading that is one Latin letter and nothing else (:func:`single_letter`; mostly a fragment
+   of a longer word: docs/RESULTS.md, session 21); ``keep_single_letters=True`` keeps them. A single digit
+   (a floor or gate number) is kept.
 6. Each word's quadrilateral is the detector's box at ``word_height`` (0.77) of its height: the letters'
    height, without the margin the detector's boxes carry (docs/RESULTS.md, session 18).
 """
@@ -67,6 +70,11 @@ SCENE_SR = ("scene_sr_x2", "scene_sr_x3")  # the photo enlargers: the shipped we
 WORD_HEIGHT = 0.77
 # the detector's DB post-processing: RapidOCR's defaults (thresh 0.3, box_thresh 0.5, unclip_ratio 1.6)
 DETECTION: dict[str, float] = {}
+# a reading of one Latin letter alone is dropped: on images 401-500 of ic15_e2e_test at 1x / 2x / 3x, of
+# the 12 / 26 / 17 such readings at >= 0.9, 5 / 13 / 11 lay on longer annotated words ("S" of SECRET, letters
+# of one word read apart), 2 / 1 / 0 where nothing is annotated, 5 / 12 / 6 in don't-care regions; `sgenet
+# read` gained 0.6 / 1.1 / 0.8 F there (docs/RESULTS.md, session 21)
+KEEP_SINGLE_LETTERS = False
 MAX_UPSCALE = 4.0
 MAX_SIDE = 4096
 LR_HEIGHT = 16
@@ -166,6 +174,13 @@ def line_words(result) -> list[tuple[np.ndarray, str, float]]:
     return words
 
 
+def single_letter(text: str) -> bool:
+    """``text``'s letters and digits are one Latin letter (``"S"``, ``"a."``; not ``"5"``, ``"OK"``,
+    ``"中"``)."""
+    chars = [c for c in text if c.isalnum()]
+    return len(chars) == 1 and chars[0].isascii() and chars[0].isalpha()
+
+
 def to_rgb_array(image: ImageSource) -> np.ndarray:
     """RGB uint8 ``H x W x 3`` of a path, PIL image or array (transparency over white, first frame)."""
     rgb, _ = load_image(image)
@@ -196,6 +211,8 @@ class Reader:
             same centre line): :data:`WORD_HEIGHT` fits the letters; 1: the detector's boxes as they are.
         detection: the detector's DB post-processing settings (:data:`DETECTION_KEYS`, e.g.
             ``{"box_thresh": 0.4}``; ``None``: :data:`DETECTION`, ``{}``: RapidOCR's own defaults).
+        keep_single_letters: keep readings that are one Latin letter alone (dropped by default: mostly
+            fragments of longer words; :func:`single_letter`).
     """
 
     def __init__(self, sr_model="sgenet", *, sr: bool = True, sr_below: float = SR_BELOW,
@@ -203,7 +220,8 @@ class Reader:
                  threads: int | None = None, recognizer: str = "ppocr6", pad: float = PAD,
                  upscale_below: float = UPSCALE_BELOW, scene_sr: bool | Sequence[str] = True,
                  merge_bicubic: bool = True, upscaler=None,
-                 word_height: float = WORD_HEIGHT, detection: Mapping[str, float] | None = None) -> None:
+                 word_height: float = WORD_HEIGHT, detection: Mapping[str, float] | None = None,
+                 keep_single_letters: bool = KEEP_SINGLE_LETTERS) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if sr_below < 0:
@@ -218,6 +236,7 @@ class Reader:
         self.upscale_below, self.merge_bicubic = float(upscale_below), bool(merge_bicubic)
         self.sr_below, self.min_confidence, self.pad = float(sr_below), float(min_confidence), float(pad)
         self.sr_margin = float(sr_margin)
+        self.keep_single_letters = bool(keep_single_letters)
         self.detection = dict(DETECTION if detection is None else detection)
         self.detector = make_detector(threads, detection=self.detection)
         self.recognizer = ConfidentRecognizer(recognizer, threads=threads)
@@ -316,8 +335,10 @@ class Reader:
         return words
 
     def _kept(self, text: str, confidence: float) -> bool:
-        """A reading is kept if it has a visible character and ``min_confidence``."""
-        return bool(text.strip()) and confidence >= self.min_confidence
+        """A reading is kept if it has a visible character and ``min_confidence``, and is not a single Latin
+        letter alone (unless ``keep_single_letters``)."""
+        return (bool(text.strip()) and confidence >= self.min_confidence
+                and (self.keep_single_letters or not single_letter(text)))
 
     def without_crop_sr(self, words: list[Word]) -> list[Word]:
         """The words this reader would return with its crop SR off (``sr_below=0``: the same photo
