@@ -344,7 +344,8 @@ class Reader:
         """The words this reader would return with its crop SR off (``sr_below=0``: the same photo
         enlargement and detections), from its result: each word's plain reading under the same filter
         (one pass for both). For a ``Reader(scene_sr=False)`` that is what ``sr=False`` returns. A word
-        dropped because its SR reading had no visible character is the one case it cannot restore."""
+        dropped because its SR reading had no visible character or was one letter alone is the one case it
+        cannot restore."""
         out = []
         for w in words:
             text, conf = w.plain if w.plain is not None else (w.text, w.confidence)
