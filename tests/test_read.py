@@ -42,7 +42,14 @@ def test_reader_reads_a_rendered_scene(reader, scene):
     assert reader(np.asarray(image)) == words  # arrays and PIL images alike
 
 
-class FavourTall:
+class FakeRecognizer:
+    """A fake recognizer's ``read_words_bgr``: its ``read_bgr`` reading as one word spanning each crop."""
+
+    def read_words_bgr(self, crops):
+        return [[(text, confidence, 0.0, 1.0)] for text, confidence in self.read_bgr(crops)]
+
+
+class FavourTall(FakeRecognizer):
     """Fake recognizer: confident on tall crops (the 32-px SR output), unsure on others (0.9 / 0.6: the tests
     using it set ``min_confidence`` 0.5 so that both readings pass the filter)."""
 
@@ -55,9 +62,6 @@ class FavourTall:
             is_sr = c.shape[0] == 32
             out.append(("sr" if is_sr else "plain", 0.9 if is_sr == self.sr_wins else 0.6))
         return out
-
-    def read_words_bgr(self, crops):
-        return [[(text, confidence, 0.0, 1.0)] for text, confidence in self.read_bgr(crops)]
 
 
 def test_the_gate_keeps_the_more_confident_reading(reader, scene, monkeypatch):
@@ -302,7 +306,7 @@ def test_word_quads_are_the_detector_boxes_at_word_height(scene):
         Reader(sr=False, word_height=0)
 
 
-class Reads:
+class Reads(FakeRecognizer):
     """Fake recognizer: every crop reads ``text`` at 0.95."""
 
     def __init__(self, text: str) -> None:
@@ -310,9 +314,6 @@ class Reads:
 
     def read_bgr(self, crops):
         return [(self.text, 0.95)] * len(crops)
-
-    def read_words_bgr(self, crops):
-        return [[(self.text, 0.95, 0.0, 1.0)] for _ in crops]
 
 
 def test_a_single_letter_alone_is_dropped_unless_kept(reader, scene, monkeypatch):

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from sgenet.atomic import require_new
-from sgenet.models.registry import load_model, save_weights, trained_source
+from sgenet.models.registry import load_trained, save_weights
 
 State = dict[str, torch.Tensor]
 
@@ -54,11 +54,6 @@ def average_state(states: Sequence[State], ratios: Sequence[float]) -> State:
     return out
 
 
-def _load(spec: str) -> tuple[nn.Module, str, dict]:
-    source = trained_source(spec)
-    return load_model(source), source.model, source.config
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("inputs", nargs="+", help="two or more shipped names or .safetensors files")
@@ -69,13 +64,14 @@ def main(argv: list[str] | None = None) -> None:
         require_new(args.out)
         ratios = ([float(r) for r in args.ratios.split(",")] if args.ratios
                   else [1.0 / len(args.inputs)] * len(args.inputs))
-        loaded = [_load(spec) for spec in args.inputs]
-        model, name, config = loaded[0]
-        for spec, (_, other, _) in zip(args.inputs[1:], loaded[1:]):
-            if other and name and other != name:
-                raise ValueError(f"{spec} is a {other!r} model, {args.inputs[0]} a {name!r} model")
-        model.load_state_dict(average_state([m.state_dict() for m, _, _ in loaded], ratios))
-        digest = save_weights(model, args.out, name, config)
+        loaded = [load_trained(spec, nn.Module, "a model") for spec in args.inputs]
+        model, first = loaded[0]
+        name = first.model
+        for spec, (_, other) in zip(args.inputs[1:], loaded[1:]):
+            if other.model and name and other.model != name:
+                raise ValueError(f"{spec} is a {other.model!r} model, {args.inputs[0]} a {name!r} model")
+        model.load_state_dict(average_state([m.state_dict() for m, _ in loaded], ratios))
+        digest = save_weights(model, args.out, name, first.config)
     except (ValueError, FileNotFoundError) as exc:
         sys.exit(f"average_weights: {exc}")
     print(f"{args.out}: average of {', '.join(f'{r:g} x {s}' for r, s in zip(ratios, args.inputs))}; "
