@@ -22,7 +22,7 @@ from sgenet.models.registry import state_dict_equal
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = registry._read_manifest()
-EXPECTED = ("sgenet", "sgenet_textrec", "ppocr_v6_tiny", "tsrn", "textrec", "crnn")
+EXPECTED = ("sgenet", "sgenet_lite", "sgenet_textrec", "ppocr_v6_tiny", "tsrn", "textrec", "crnn")
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +72,12 @@ def test_pretrained_sr_is_trained(name: str, pairs: dict) -> None:
     assert trained > bicubic - 1.5 and trained > untrained + 3.0, (trained, bicubic, untrained)
 
 
-def test_pretrained_sgenet_beats_bicubic_on_medium_degradations() -> None:
+@pytest.mark.parametrize("name", ["sgenet", "sgenet_lite"])
+def test_pretrained_sgenet_beats_bicubic_on_medium_degradations(name: str) -> None:
     synth = Synthesizer(seed=31337, level="medium", system_fonts=False)
     batch = collate([make_sample(p.lr, p.hr, p.label) for p in map(synth, range(48))])
     bicubic = float(psnr_per_image(bicubic_rgb_x2(batch["lr"]), batch["hr"][:, :3]).mean())
-    assert _psnr(create_model("sgenet", pretrained=True).eval(), batch) > bicubic
+    assert _psnr(create_model(name, pretrained=True).eval(), batch) > bicubic
 
 
 @pytest.mark.parametrize("name", ["crnn", "textrec"])
