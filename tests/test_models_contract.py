@@ -224,3 +224,16 @@ def test_residual_scale_shrinks_the_correction() -> None:
             torch.testing.assert_close(scaled(lr) - bic, s * correction, atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="residual_scale"):
         create_model("sgenet", residual=True, residual_scale=1.5)
+
+
+def test_sgenet_lite_layout_keeps_its_settings_under_overrides() -> None:
+    model = create_model("sgenet_lite", align={"heads": 2}).train()  # one setting changed, the layout kept
+    assert len(model.blocks) == 1 and model.residual
+    align = model.alignment
+    assert [len(s) for s in (align.encoder, align.text_decoder, align.image_decoder)] == [1, 1, 1]
+    assert model.recognizer.input_size == (32, 128)  # PP-OCRv6-tiny reads the 32-px bicubic LR as it is
+    lr = torch.rand(2, 4, 16, 64, requires_grad=True)
+    sr, logits = model.forward_train(lr)
+    assert sr.shape == (2, 4, 32, 128) and logits.shape == (2, 16, NUM_CLASSES)  # one frame per 8 columns
+    sr.float().square().mean().backward()
+    assert lr.grad is not None and torch.isfinite(lr.grad).all()

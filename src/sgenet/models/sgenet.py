@@ -153,7 +153,10 @@ LITE: dict[str, Any] = {"num_blocks": 1, "align": {"self_layers": 1, "text_layer
 @register_model
 def sgenet_lite(**kwargs: Any) -> SGENet:
     """SGENet's lighter layout (:data:`LITE`): one block, one attention layer per stack, 32-px guidance."""
-    return SGENet(**{**LITE, **kwargs})
+    merged = {**LITE, **kwargs}
+    for key in ("align", "recognizer"):  # an override of one setting keeps the layout's others
+        merged[key] = {**LITE[key], **kwargs.get(key, {})}
+    return SGENet(**merged)
 
 
 @register_model
