@@ -45,6 +45,7 @@ VARIANTS: dict[str, list[str]] = {
     # issue 13's lighter layout: one guided block, one attention layer per alignment stack
     "lite": ["model.kwargs.num_blocks=1",
              "model.kwargs.align={self_layers: 1, text_layers: 1, image_layers: 1}"],
+    "sgenet_lite": ["model.name=sgenet_lite"],  # the shipped lighter model: "lite" + the 32-px guidance
     "no_perception": ["loss.perception=0"],
     "batch32": ["data.batch_size=32"],
     "batch96": ["data.batch_size=96"],
