@@ -42,10 +42,9 @@ VARIANTS: dict[str, list[str]] = {
     "channels_last": ["run.channels_last=true"],
     "compile": ["run.compile=true"],
     "gru": ["model.name=sgenet_gru"],
-    # issue 13's lighter layout: one guided block, one attention layer per alignment stack
-    "lite": ["model.kwargs.num_blocks=1",
-             "model.kwargs.align={self_layers: 1, text_layers: 1, image_layers: 1}"],
-    "sgenet_lite": ["model.name=sgenet_lite"],  # the shipped lighter model: "lite" + the 32-px guidance
+    # issue 13's lighter model (1 block, 1,1,1 attention layers, 32-px guidance), and its layout at 48 px
+    "sgenet_lite": ["model.name=sgenet_lite"],
+    "lite": ["model.name=sgenet_lite", "model.kwargs.recognizer={input_height: 48}"],
     "no_perception": ["loss.perception=0"],
     "batch32": ["data.batch_size=32"],
     "batch96": ["data.batch_size=96"],

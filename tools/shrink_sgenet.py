@@ -22,8 +22,8 @@ from sgenet.models.alignment import VisualSemanticAlignment
 from sgenet.models.registry import create_model, load_trained, save_weights
 from sgenet.models.sgenet import SGENet
 
-ALIGN_STACKS = ("encoder", "text_decoder", "image_decoder")  # the keys of align's self/text/image_layers
-ALIGN_KWARGS = ("self_layers", "text_layers", "image_layers")
+# the alignment's attention stacks and the ``align`` setting that sizes each (self, text, image)
+ALIGN_STACKS = {"encoder": "self_layers", "text_decoder": "text_layers", "image_decoder": "image_layers"}
 _INDEXED = re.compile(r"^(blocks|alignment\.(?:encoder|text_decoder|image_decoder))\.(\d+)\.")
 
 
@@ -49,7 +49,7 @@ def shrink(model: SGENet, name: str, config: dict, num_blocks: int,
                              f"(blocks: at least 1), got {n}")
     if keep == have:
         raise ValueError(f"the weights already have these sizes ({have}): nothing to shrink")
-    align = {**config.get("align", {}), **dict(zip(ALIGN_KWARGS, align_layers, strict=True))}
+    align = {**config.get("align", {}), **dict(zip(ALIGN_STACKS.values(), align_layers, strict=True))}
     config = {**config, "num_blocks": num_blocks, "align": align}
     small = create_model(name, **config)
     assert isinstance(small, SGENet)

@@ -82,8 +82,6 @@ class PPOCRv6Tiny(CTCRecognizer):
     statistics are the pretrained ones (``train()`` keeps BatchNorm in eval mode).
     """
 
-    input_size = (HEIGHT, 192)
-
     def __init__(self, min_width: int = 16, input_height: int = HEIGHT) -> None:
         super().__init__()
         if input_height not in INPUT_HEIGHTS:
