@@ -13,6 +13,7 @@ from _train_utils import QUIET, TINY_SGENET, TINY_TEXTREC, TINY_TSRN, column, ma
 from sgenet.cli.main import main
 from sgenet.models import create_model, load_model, save_weights
 from sgenet.train.config import load_config
+from sgenet.train.losses import SRLoss
 from sgenet.train.sr_trainer import SRTrainer, init_recognizer
 
 FAST = ["data.batch_size=8", "optim.warmup_steps=0", "run.log_every=5", "run.ckpt_every=10",
@@ -61,13 +62,26 @@ def test_sgenet_all_losses_fall_and_recognizers_are_handled(data, tmp_path):
     assert model(torch.rand(1, 4, 16, 40)).shape == (1, 4, 32, 80)
 
 
+def test_pixel_loss_kinds():
+    sr, hr = torch.zeros(1, 4, 2, 2), torch.zeros(1, 4, 2, 2)
+    sr[0, 0, 0, 0] = 0.5  # one error of 0.5 among 16 values
+    for kind, expected in (("mse", 0.25 / 16), ("l1", 0.5 / 16)):
+        total, parts = SRLoss(pixel=1.0, scale=100.0, pixel_kind=kind)(sr, hr, None, ["a"])
+        assert parts == {"pixel": pytest.approx(expected)} and float(total) == pytest.approx(100 * expected)
+    with pytest.raises(ValueError, match="pixel loss kind"):
+        SRLoss(pixel_kind="huber")
+    with pytest.raises(ValueError, match="loss.pixel_kind='huber'"):
+        load_config(None, ["loss.pixel_kind=huber"])
+
+
 @pytest.mark.slow
 def test_tsrn_trains_through_the_cli(data, tmp_path):
     out = tmp_path / "run"
     code = main(["train", "--data", str(data["train"]), "--out", str(out), "--max-steps", "20",
                  "model.name=tsrn", "model.init_recognizer=", "loss.perception=0", "loss.ctc=0",
-                 TINY_TSRN, "optim.lr=2e-3", *FAST])
+                 "loss.pixel_kind=l1", TINY_TSRN, "optim.lr=2e-3", *FAST])
     assert code == 0
+    assert load_config(out / "config.yaml").loss.pixel_kind == "l1"
     loss = column(out / "metrics.csv", "train/loss")
     assert loss[-1] < 0.8 * loss[0], loss
     assert load_model(out / "final.safetensors").__class__.__name__ == "TSRN"

@@ -1,4 +1,4 @@
-"""Training losses: pixel MSE, gradient prior, CTC, and the text-focused loss.
+"""Training losses: pixel MSE or L1, gradient prior, CTC, and the text-focused loss.
 
 Every function takes tensors; :class:`SRLoss` combines them with the weights of a
 :class:`~sgenet.train.config.LossConfig`. The text-focused loss reads SR and HR with a *frozen*
@@ -19,9 +19,16 @@ from torch import nn
 from sgenet.charset import NUM_CLASSES, encode_batch
 from sgenet.models.ppocr_det import PPOCRv6Detector
 
+PIXEL_KINDS = ("mse", "l1")
 
-def pixel_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    """MSE over all channels (RGB and mask)."""
+
+def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """MSE (``kind="mse"``) or L1 (``"l1"``: the median, not the mean, of the plausible HR images) over all
+    channels (RGB and mask)."""
+    if kind == "l1":
+        return F.l1_loss(sr.float(), hr.float())
+    if kind != "mse":
+        raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_KINDS)}, got {kind!r}")
     return F.mse_loss(sr.float(), hr.float())
 
 
@@ -99,8 +106,11 @@ class SRLoss(nn.Module):
 
     def __init__(self, pixel: float = 1.0, gradient: float = 0.0, ctc: float = 0.0,
                  perception: float = 0.0, perception_module: TextPerceptionLoss | None = None,
-                 scale: float = 1.0, text_ctc: float = 0.0) -> None:
+                 scale: float = 1.0, text_ctc: float = 0.0, pixel_kind: str = "mse") -> None:
         super().__init__()
+        if pixel_kind not in PIXEL_KINDS:
+            raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_KINDS)}, got {pixel_kind!r}")
+        self.pixel_kind = pixel_kind
         if (perception > 0 or text_ctc > 0) and perception_module is None:
             raise ValueError("perception or text_ctc weight > 0 needs a TextPerceptionLoss module")
         self.weights = {"pixel": pixel, "gradient": gradient, "ctc": ctc, "perception": perception,
@@ -112,7 +122,7 @@ class SRLoss(nn.Module):
                 labels: Sequence[str]) -> tuple[torch.Tensor, dict[str, float]]:
         terms: dict[str, torch.Tensor] = {}
         if self.weights["pixel"]:
-            terms["pixel"] = pixel_loss(sr, hr)
+            terms["pixel"] = pixel_loss(sr, hr, self.pixel_kind)
         if self.weights["gradient"]:
             terms["gradient"] = gradient_prior_loss(sr, hr)
         if self.weights["ctc"] and text_logits is not None:

@@ -113,7 +113,7 @@ class SRTrainer(Trainer):
             perception = TextPerceptionLoss(load_frozen_recognizer(lc.perception_recognizer, self.device),
                                             lc.perception_kind)
         self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale,
-                                text_ctc=lc.text_ctc)
+                                text_ctc=lc.text_ctc, pixel_kind=lc.pixel_kind)
         reader_path = cfg.run.val_reader or perception_path
         self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
         self._last_batch: dict[str, Any] | None = None
