@@ -34,7 +34,7 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     (C, 1, C, C) while its gradient comes back with (C, 1, 1, 1); DDP then warns that the gradient
     layout does not match its buckets and copies through a strided view at every step.
     """
-    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = model.to(memory_format=torch.channels_last)
     for p in model.parameters():
         if p.dim() == 4 and p.shape[-2:] == (1, 1):
             p.data = torch.empty(p.shape, dtype=p.dtype, device=p.device).copy_(p.data)
