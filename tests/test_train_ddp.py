@@ -10,7 +10,6 @@ off so no random stream differs. BN running statistics are not compared (DDP kee
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -23,7 +22,6 @@ from _train_utils import QUIET, TINY_SGENET, make_lmdb, read_rows
 from sgenet.cli.main import main
 from sgenet.models import create_model
 from sgenet.train.config import load_config
-from sgenet.train.ddp import to_channels_last
 
 
 def _args(train, val, out):
@@ -31,25 +29,6 @@ def _args(train, val, out):
             "model.name=sgenet", TINY_SGENET, "model.init_recognizer=", "loss.perception=0",
             "loss.gradient=0.5", "loss.ctc=0.05", "data.batch_size=8", "run.ckpt_every=2",
             "run.val_every=4", "run.val_at_start=true", "run.log_every=1", "run.sample_every=0", *QUIET]
-
-
-def _grad_layout_mismatches(model: torch.nn.Module) -> list[str]:
-    x = torch.rand(2, 4, 16, 64).contiguous(memory_format=torch.channels_last)
-    model(x).mean().backward()
-    return [n for n, p in model.named_parameters() if p.grad is not None and p.grad.stride() != p.stride()]
-
-
-def test_channels_last_gradients_match_their_parameters_layout():
-    """DDP's gradient buckets take each parameter's strides: every gradient must come back alike."""
-    kwargs = load_config(None, [TINY_SGENET]).model.kwargs
-    torch.manual_seed(0)
-    plain = create_model("sgenet", **kwargs)
-    naive = copy.deepcopy(plain).to(memory_format=torch.channels_last)
-    assert _grad_layout_mismatches(naive)  # its 1x1 kernels
-    model = to_channels_last(plain)
-    assert _grad_layout_mismatches(model) == []
-    kernels = [p for p in model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
-    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
 
 
 @pytest.mark.slow

@@ -25,17 +25,3 @@ def max_replica_diff(model: nn.Module) -> float:
     diff = (flat - ref).abs().max().reshape(1)
     dist.all_reduce(diff, op=dist.ReduceOp.MAX)
     return float(diff)
-
-
-def to_channels_last(model: nn.Module) -> nn.Module:
-    """``model`` in channels_last, its 1x1 kernels given back default strides.
-
-    A 1x1 kernel's memory is the same in both formats, but ``.to(channels_last)`` gives it strides
-    (C, 1, C, C) while its gradient comes back with (C, 1, 1, 1); DDP then warns that the gradient
-    layout does not match its buckets and copies through a strided view at every step.
-    """
-    model = model.to(memory_format=torch.channels_last)
-    for p in model.parameters():
-        if p.dim() == 4 and p.shape[-2:] == (1, 1):
-            p.data = torch.empty(p.shape, dtype=p.dtype, device=p.device).copy_(p.data)
-    return model

@@ -32,7 +32,7 @@ from sgenet.train.checkpoint import (
 )
 from sgenet.train.config import Config, dump_config
 from sgenet.train.data import StepBatchSampler, build_train_set, make_train_loader, make_val_loader
-from sgenet.train.ddp import any_rank, max_replica_diff, to_channels_last
+from sgenet.train.ddp import any_rank, max_replica_diff
 from sgenet.train.interrupt import StopRequests, TrainingDiverged, TrainingInterrupted
 from sgenet.train.logging import RunLogger, StepStats, git_commit
 from sgenet.train.optim import build_optimizer, build_scheduler, param_groups
@@ -72,7 +72,7 @@ class Trainer(RunState):
         torch.manual_seed(seed)
         self.model = self.build_model().to(self.device)
         if run.channels_last:
-            self.model = to_channels_last(self.model)
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.step_module: nn.Module = self.wrap_step(self.model)
         self._ddp: nn.parallel.DistributedDataParallel | None = None  # for no_sync() between micro-batches
         if self.dist.enabled:
