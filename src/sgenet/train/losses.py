@@ -10,7 +10,7 @@ a distillation term (``perception``: its reading of SR towards its reading of HR
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,17 +19,19 @@ from torch import nn
 from sgenet.charset import NUM_CLASSES, encode_batch
 from sgenet.models.ppocr_det import PPOCRv6Detector
 
-PIXEL_KINDS = ("mse", "l1")
+PIXEL_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+
+def pixel_loss_fn(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The pixel loss ``kind`` names: ``mse``, or ``l1`` (the median, not the mean, of the plausible HR)."""
+    if kind not in PIXEL_LOSSES:
+        raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_LOSSES)}, got {kind!r}")
+    return PIXEL_LOSSES[kind]
 
 
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.Tensor:
-    """MSE (``kind="mse"``) or L1 (``"l1"``: the median, not the mean, of the plausible HR images) over all
-    channels (RGB and mask)."""
-    if kind == "l1":
-        return F.l1_loss(sr.float(), hr.float())
-    if kind != "mse":
-        raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_KINDS)}, got {kind!r}")
-    return F.mse_loss(sr.float(), hr.float())
+    """MSE or L1 (:func:`pixel_loss_fn`) over all channels (RGB and mask)."""
+    return pixel_loss_fn(kind)(sr.float(), hr.float())
 
 
 def gradient_magnitude(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -108,8 +110,7 @@ class SRLoss(nn.Module):
                  perception: float = 0.0, perception_module: TextPerceptionLoss | None = None,
                  scale: float = 1.0, text_ctc: float = 0.0, pixel_kind: str = "mse") -> None:
         super().__init__()
-        if pixel_kind not in PIXEL_KINDS:
-            raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_KINDS)}, got {pixel_kind!r}")
+        pixel_loss_fn(pixel_kind)  # an unknown kind fails here, not at the first step
         self.pixel_kind = pixel_kind
         if (perception > 0 or text_ctc > 0) and perception_module is None:
             raise ValueError("perception or text_ctc weight > 0 needs a TextPerceptionLoss module")
