@@ -13,7 +13,7 @@ from _train_utils import QUIET, TINY_SGENET, TINY_TEXTREC, TINY_TSRN, column, ma
 from sgenet.cli.main import main
 from sgenet.models import create_model, load_model, save_weights
 from sgenet.train.config import load_config
-from sgenet.train.losses import SRLoss
+from sgenet.train.losses import BICUBIC_WEIGHT_EPS, SRLoss
 from sgenet.train.sr_trainer import SRTrainer, init_recognizer
 
 FAST = ["data.batch_size=8", "optim.warmup_steps=0", "run.log_every=5", "run.ckpt_every=10",
@@ -74,14 +74,46 @@ def test_pixel_loss_kinds():
         load_config(None, ["loss.pixel_kind=huber"])
 
 
+def test_bicubic_weighted_pixel_loss():
+    hr = torch.zeros(2, 4, 2, 2)
+    reference = hr.clone()
+    reference[1] = 0.1  # bicubic is exact on crop 0 and off by 0.1 everywhere on crop 1
+    sr = torch.full_like(hr, 0.05)  # the same error on both crops
+    per_crop = 0.05 ** 2
+    w = torch.tensor([1 / BICUBIC_WEIGHT_EPS, 1 / (0.01 + BICUBIC_WEIGHT_EPS)])
+    w = w / w.mean()
+    loss = SRLoss(pixel=1.0, scale=1.0, pixel_weighting="bicubic")
+    total, parts = loss(sr, hr, None, ["a", "b"], reference=reference)
+    assert float(total) == pytest.approx(float((w * per_crop).mean()))
+    assert parts["pixel"] == pytest.approx(float(total))
+    # the same error counts ~10x more on the crop bicubic restores exactly
+    assert float(w[0] / w[1]) == pytest.approx((0.01 + BICUBIC_WEIGHT_EPS) / BICUBIC_WEIGHT_EPS)
+    # equal reference errors: the plain pixel loss
+    total_eq, _ = loss(sr, hr, None, ["a", "b"], reference=torch.full_like(hr, 0.1))
+    assert float(total_eq) == pytest.approx(per_crop)
+    # the weights carry no gradient; the loss does, into SR only
+    sr.requires_grad_(True)
+    reference.requires_grad_(True)
+    loss(sr, hr, None, ["a", "b"], reference=reference)[0].backward()
+    assert sr.grad is not None and float(sr.grad[0].abs().sum()) > float(sr.grad[1].abs().sum())
+    assert reference.grad is None
+    with pytest.raises(ValueError, match="needs the bicubic reference"):
+        loss(sr, hr, None, ["a", "b"])
+    with pytest.raises(ValueError, match="pixel weighting"):
+        SRLoss(pixel_weighting="psnr")
+    with pytest.raises(ValueError, match="loss.pixel_weighting='psnr'"):
+        load_config(None, ["loss.pixel_weighting=psnr"])
+
+
 @pytest.mark.slow
 def test_tsrn_trains_through_the_cli(data, tmp_path):
     out = tmp_path / "run"
     code = main(["train", "--data", str(data["train"]), "--out", str(out), "--max-steps", "20",
                  "model.name=tsrn", "model.init_recognizer=", "loss.perception=0", "loss.ctc=0",
-                 "loss.pixel_kind=l1", TINY_TSRN, "optim.lr=2e-3", *FAST])
+                 "loss.pixel_kind=l1", "loss.pixel_weighting=bicubic", TINY_TSRN, "optim.lr=2e-3", *FAST])
     assert code == 0
-    assert load_config(out / "config.yaml").loss.pixel_kind == "l1"
+    cfg = load_config(out / "config.yaml")
+    assert cfg.loss.pixel_kind == "l1" and cfg.loss.pixel_weighting == "bicubic"
     loss = column(out / "metrics.csv", "train/loss")
     assert loss[-1] < 0.8 * loss[0], loss
     assert load_model(out / "final.safetensors").__class__.__name__ == "TSRN"

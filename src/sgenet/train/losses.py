@@ -1,4 +1,4 @@
-"""Training losses: pixel MSE or L1, gradient prior, CTC, and the text-focused loss.
+"""Training losses: pixel MSE or L1 (optionally weighted per crop), gradient prior, CTC, text-focused loss.
 
 Every function takes tensors; :class:`SRLoss` combines them with the weights of a
 :class:`~sgenet.train.config.LossConfig`. The text-focused loss reads SR and HR with a *frozen*
@@ -20,6 +20,8 @@ from sgenet.charset import NUM_CLASSES, encode_batch
 from sgenet.models.ppocr_det import PPOCRv6Detector
 
 PIXEL_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+PIXEL_WEIGHTINGS = ("none", "bicubic")
+BICUBIC_WEIGHT_EPS = 1e-3  # caps the weight of a crop that bicubic already restores almost exactly
 
 
 def pixel_loss_fn(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -32,6 +34,27 @@ def pixel_loss_fn(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Ten
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.Tensor:
     """MSE or L1 (:func:`pixel_loss_fn`) over all channels (RGB and mask)."""
     return pixel_loss_fn(kind)(sr.float(), hr.float())
+
+
+def per_crop_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """The pixel loss of each crop of the batch (``N``): its mean over channels and pixels."""
+    pixel_loss_fn(kind)  # checks the kind
+    diff = sr.float() - hr.float()
+    return (diff.square() if kind == "mse" else diff.abs()).flatten(1).mean(1)
+
+
+def bicubic_weighted_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, reference: torch.Tensor,
+                                kind: str = "mse") -> torch.Tensor:
+    """The pixel loss with each crop weighted by ``1 / (its reference's loss + eps)``, weights normalised
+    to mean 1 over the batch (no gradient through them).
+
+    With the bicubic upsampling as ``reference``, a crop bicubic already restores well (a readable one)
+    counts as much as a blurry one with large errors, so harming it is no longer cheap.
+    """
+    with torch.no_grad():
+        weights = 1.0 / (per_crop_pixel_loss(reference, hr, kind) + BICUBIC_WEIGHT_EPS)
+        weights = weights / weights.mean()
+    return (weights * per_crop_pixel_loss(sr, hr, kind)).mean()
 
 
 def gradient_magnitude(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -108,10 +131,14 @@ class SRLoss(nn.Module):
 
     def __init__(self, pixel: float = 1.0, gradient: float = 0.0, ctc: float = 0.0,
                  perception: float = 0.0, perception_module: TextPerceptionLoss | None = None,
-                 scale: float = 1.0, text_ctc: float = 0.0, pixel_kind: str = "mse") -> None:
+                 scale: float = 1.0, text_ctc: float = 0.0, pixel_kind: str = "mse",
+                 pixel_weighting: str = "none") -> None:
         super().__init__()
         pixel_loss_fn(pixel_kind)  # an unknown kind fails here, not at the first step
-        self.pixel_kind = pixel_kind
+        if pixel_weighting not in PIXEL_WEIGHTINGS:
+            raise ValueError(f"pixel weighting must be one of {', '.join(PIXEL_WEIGHTINGS)}, "
+                             f"got {pixel_weighting!r}")
+        self.pixel_kind, self.pixel_weighting = pixel_kind, pixel_weighting
         if (perception > 0 or text_ctc > 0) and perception_module is None:
             raise ValueError("perception or text_ctc weight > 0 needs a TextPerceptionLoss module")
         self.weights = {"pixel": pixel, "gradient": gradient, "ctc": ctc, "perception": perception,
@@ -120,9 +147,16 @@ class SRLoss(nn.Module):
         self.scale = scale
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor, text_logits: torch.Tensor | None,
-                labels: Sequence[str]) -> tuple[torch.Tensor, dict[str, float]]:
+                labels: Sequence[str], reference: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, dict[str, float]]:
+        """``reference``: the bicubic upsampling of the LR (same shape as ``hr``), needed by
+        ``pixel_weighting="bicubic"``."""
         terms: dict[str, torch.Tensor] = {}
-        if self.weights["pixel"]:
+        if self.weights["pixel"] and self.pixel_weighting == "bicubic":
+            if reference is None:
+                raise ValueError("pixel weighting 'bicubic' needs the bicubic reference of the batch")
+            terms["pixel"] = bicubic_weighted_pixel_loss(sr, hr, reference, self.pixel_kind)
+        elif self.weights["pixel"]:
             terms["pixel"] = pixel_loss(sr, hr, self.pixel_kind)
         if self.weights["gradient"]:
             terms["gradient"] = gradient_prior_loss(sr, hr)

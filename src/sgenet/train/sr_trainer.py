@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from sgenet import distributed as sdist
-from sgenet.imaging import bicubic_rgb
+from sgenet.imaging import bicubic_rgb, bicubic_x2
 from sgenet.models.base import SRModel
 from sgenet.models.recognizer import CTCRecognizer
 from sgenet.models.registry import (
@@ -113,7 +113,8 @@ class SRTrainer(Trainer):
             perception = TextPerceptionLoss(load_frozen_recognizer(lc.perception_recognizer, self.device),
                                             lc.perception_kind)
         self.criterion = SRLoss(lc.pixel, lc.gradient, lc.ctc, lc.perception, perception, lc.scale,
-                                text_ctc=lc.text_ctc, pixel_kind=lc.pixel_kind)
+                                text_ctc=lc.text_ctc, pixel_kind=lc.pixel_kind,
+                                pixel_weighting=lc.pixel_weighting)
         reader_path = cfg.run.val_reader or perception_path
         self.reader = load_frozen_recognizer(reader_path, self.device) if reader_path else None
         self._last_batch: dict[str, Any] | None = None
@@ -163,7 +164,11 @@ class SRTrainer(Trainer):
 
     def loss(self, outputs: Any, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         sr, text_logits = outputs
-        return self.criterion(sr, batch["hr"], text_logits, batch["label"])
+        hr = batch["hr"]
+        reference = None
+        if self.criterion.pixel_weighting == "bicubic":
+            reference = bicubic_x2(batch["lr"].float())  # every channel, as the model's residual base
+        return self.criterion(sr, hr, text_logits, batch["label"], reference)
 
     @property
     def best_key(self) -> str:
