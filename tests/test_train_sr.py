@@ -91,6 +91,10 @@ def test_bicubic_weighted_pixel_loss():
     # equal reference errors: the plain pixel loss
     total_eq, _ = loss(sr, hr, None, ["a", "b"], reference=torch.full_like(hr, 0.1))
     assert float(total_eq) == pytest.approx(per_crop)
+    # the weights read RGB only: an error in the mask channel alone leaves them equal
+    mask_off = hr.clone()
+    mask_off[1, 3] = 0.5
+    assert float(loss(sr, hr, None, ["a", "b"], reference=mask_off)[0]) == pytest.approx(per_crop)
     # the weights carry no gradient; the loss does, into SR only
     sr.requires_grad_(True)
     reference.requires_grad_(True)

@@ -64,7 +64,7 @@ class OptimConfig:
 class LossConfig:
     pixel: float = 1.0  # pixel loss over all channels
     pixel_kind: str = "mse"  # mse | l1 (sgenet train)
-    pixel_weighting: str = "none"  # none | bicubic: each crop weighted by 1 / (bicubic's error on it + 1e-3)
+    pixel_weighting: str = "none"  # none | bicubic: each crop weighted by 1 / (bicubic's RGB error + 1e-3)
     gradient: float = 0.0  # gradient-prior loss (L1 between gradient-magnitude maps)
     ctc: float = 0.01  # CTC of the guidance recognizer's logits vs the label
     perception: float = 0.0  # text-perception (distillation) loss through a frozen recognizer

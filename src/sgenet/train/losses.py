@@ -45,14 +45,15 @@ def per_crop_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -
 
 def bicubic_weighted_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, reference: torch.Tensor,
                                 kind: str = "mse") -> torch.Tensor:
-    """The pixel loss with each crop weighted by ``1 / (its reference's loss + eps)``, weights normalised
-    to mean 1 over the batch (no gradient through them).
+    """The pixel loss with each crop weighted by ``1 / (its reference's loss on RGB + eps)``, weights
+    normalised to mean 1 over the batch (no gradient through them). The loss itself covers every channel.
 
     With the bicubic upsampling as ``reference``, a crop bicubic already restores well (a readable one)
-    counts as much as a blurry one with large errors, so harming it is no longer cheap.
+    counts as much as a blurry one with large errors, so harming it is no longer cheap. The weights read
+    RGB only: the binary mask channel's upsampling error is several times the image's and would drown it.
     """
     with torch.no_grad():
-        weights = 1.0 / (per_crop_pixel_loss(reference, hr, kind) + BICUBIC_WEIGHT_EPS)
+        weights = 1.0 / (per_crop_pixel_loss(reference[:, :3], hr[:, :3], kind) + BICUBIC_WEIGHT_EPS)
         weights = weights / weights.mean()
     return (weights * per_crop_pixel_loss(sr, hr, kind)).mean()
 
