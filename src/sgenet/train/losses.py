@@ -24,7 +24,7 @@ PIXEL_WEIGHTINGS = ("none", "bicubic")
 BICUBIC_WEIGHT_EPS = 1e-3  # caps the weight of a crop that bicubic already restores almost exactly
 
 
-def pixel_loss_fn(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def pixel_loss_fn(kind: str) -> Callable[..., torch.Tensor]:
     """The pixel loss ``kind`` names: ``mse``, or ``l1`` (the median, not the mean, of the plausible HR)."""
     if kind not in PIXEL_LOSSES:
         raise ValueError(f"pixel loss kind must be one of {', '.join(PIXEL_LOSSES)}, got {kind!r}")
@@ -38,9 +38,7 @@ def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.T
 
 def per_crop_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, kind: str = "mse") -> torch.Tensor:
     """The pixel loss of each crop of the batch (``N``): its mean over channels and pixels."""
-    pixel_loss_fn(kind)  # checks the kind
-    diff = sr.float() - hr.float()
-    return (diff.square() if kind == "mse" else diff.abs()).flatten(1).mean(1)
+    return pixel_loss_fn(kind)(sr.float(), hr.float(), reduction="none").flatten(1).mean(1)
 
 
 def bicubic_weighted_pixel_loss(sr: torch.Tensor, hr: torch.Tensor, reference: torch.Tensor,
@@ -150,8 +148,8 @@ class SRLoss(nn.Module):
     def forward(self, sr: torch.Tensor, hr: torch.Tensor, text_logits: torch.Tensor | None,
                 labels: Sequence[str], reference: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, dict[str, float]]:
-        """``reference``: the bicubic upsampling of the LR (same shape as ``hr``), needed by
-        ``pixel_weighting="bicubic"``."""
+        """``reference``: the bicubic upsampling of the LR (its RGB at least; ``hr``'s height and width),
+        needed by ``pixel_weighting="bicubic"``."""
         terms: dict[str, torch.Tensor] = {}
         if self.weights["pixel"] and self.pixel_weighting == "bicubic":
             if reference is None:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from sgenet import distributed as sdist
-from sgenet.imaging import bicubic_rgb, bicubic_x2
+from sgenet.imaging import bicubic_rgb
 from sgenet.models.base import SRModel
 from sgenet.models.recognizer import CTCRecognizer
 from sgenet.models.registry import (
@@ -164,11 +164,9 @@ class SRTrainer(Trainer):
 
     def loss(self, outputs: Any, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         sr, text_logits = outputs
-        hr = batch["hr"]
-        reference = None
-        if self.criterion.pixel_weighting == "bicubic":
-            reference = bicubic_x2(batch["lr"].float())  # every channel, as the model's residual base
-        return self.criterion(sr, hr, text_logits, batch["label"], reference)
+        # the weights read RGB only, so the mask channel is not upsampled
+        reference = bicubic_rgb(batch["lr"]) if self.criterion.pixel_weighting == "bicubic" else None
+        return self.criterion(sr, batch["hr"], text_logits, batch["label"], reference)
 
     @property
     def best_key(self) -> str:
