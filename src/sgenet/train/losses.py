@@ -151,12 +151,13 @@ class SRLoss(nn.Module):
         """``reference``: the bicubic upsampling of the LR (its RGB at least; ``hr``'s height and width),
         needed by ``pixel_weighting="bicubic"``."""
         terms: dict[str, torch.Tensor] = {}
-        if self.weights["pixel"] and self.pixel_weighting == "bicubic":
-            if reference is None:
+        if self.weights["pixel"]:
+            if self.pixel_weighting == "none":
+                terms["pixel"] = pixel_loss(sr, hr, self.pixel_kind)
+            elif reference is None:
                 raise ValueError("pixel weighting 'bicubic' needs the bicubic reference of the batch")
-            terms["pixel"] = bicubic_weighted_pixel_loss(sr, hr, reference, self.pixel_kind)
-        elif self.weights["pixel"]:
-            terms["pixel"] = pixel_loss(sr, hr, self.pixel_kind)
+            else:
+                terms["pixel"] = bicubic_weighted_pixel_loss(sr, hr, reference, self.pixel_kind)
         if self.weights["gradient"]:
             terms["gradient"] = gradient_prior_loss(sr, hr)
         if self.weights["ctc"] and text_logits is not None:

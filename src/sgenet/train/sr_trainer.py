@@ -164,9 +164,10 @@ class SRTrainer(Trainer):
 
     def loss(self, outputs: Any, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         sr, text_logits = outputs
-        # the weights read RGB only, so the mask channel is not upsampled
-        reference = bicubic_rgb(batch["lr"]) if self.criterion.pixel_weighting == "bicubic" else None
-        return self.criterion(sr, batch["hr"], text_logits, batch["label"], reference)
+        hr = batch["hr"]  # the weights read RGB only, so the mask channel is not upsampled
+        reference = (bicubic_rgb(batch["lr"], (hr.shape[-2], hr.shape[-1]))
+                     if self.criterion.pixel_weighting == "bicubic" else None)
+        return self.criterion(sr, hr, text_logits, batch["label"], reference)
 
     @property
     def best_key(self) -> str:
